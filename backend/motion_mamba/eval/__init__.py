@@ -1,0 +1,1 @@
+"""Evaluation: the T2M metrics protocol (`metrics`), the text-motion evaluator (`evaluator`), the results table."""

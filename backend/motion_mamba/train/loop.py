@@ -1,0 +1,222 @@
+"""The training loop every stage shares: AdamW, warm-up + cosine/constant LR, gradient clipping, EMA, periodic
+validation and atomic checkpoints, under torchrun/DDP or in one process.
+
+Resuming is exact: the data order and every random draw of step s are functions of (seed, s, rank) only
+(`torch.manual_seed(step_seed(...))` before each step, batches from a per-epoch permutation), so restarting from
+the checkpoint at step s replays steps s+1.. exactly as the uninterrupted run would have. No RNG state has to be
+saved, and a kill loses at most the steps since the last checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from .. import __version__
+from .checkpointing import (CheckpointError, latest_checkpoint, load_checkpoint, optimizer_from_flat,
+                            optimizer_to_flat, save_checkpoint)
+from .config import TrainConfig, lr_at
+from .distributed import DistInfo, all_reduce_mean, barrier, wrap
+from .ema import EMA
+
+
+class Task:
+    """One training stage. `module` holds every trained parameter; `module(batch)` returns (loss, logs).
+
+    `collate` builds a batch from dataset items; `prepare` runs the frozen parts (text encoder, frozen VAE) without
+    gradients, outside the DDP-wrapped module so they are neither synchronised nor checkpointed."""
+
+    module: nn.Module
+
+    def collate(self, items: list[Any]) -> Any:
+        raise NotImplementedError
+
+    def prepare(self, batch: Any, device: str) -> Any:
+        return batch
+
+
+@dataclass
+class TrainResult:
+    step: int  # optimizer steps completed
+    finished: bool  # reached cfg.steps (False: stopped by max_seconds or interrupted)
+    checkpoint: Path | None
+    loss: float  # running training loss at the end
+    val_loss: float | None
+    steps_per_s: float  # this invocation only
+
+
+def step_seed(seed: int, step: int, rank: int) -> int:
+    return int(np.random.SeedSequence([seed, step, rank]).generate_state(1)[0])
+
+
+def batch_indices(n: int, batch_size: int, step: int, seed: int, rank: int = 0, world: int = 1) -> np.ndarray:
+    """This rank's dataset indices for `step`: the global batch is the next batch_size*world items of a stream of
+    per-epoch permutations (epoch e shuffled with seed (seed, e)); rank r takes every world-th item from r."""
+    if n < 1:
+        raise ValueError("the training split is empty")
+    g = batch_size * world
+    pos = np.arange(step * g, (step + 1) * g)
+    out = np.empty(g, dtype=np.int64)
+    for e in np.unique(pos // n):
+        sel = pos // n == e
+        out[sel] = np.random.default_rng([seed, int(e)]).permutation(n)[pos[sel] % n]
+    return out[rank::world]
+
+
+def param_groups(module: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """Weight decay on matrices only (nanoGPT); biases, norms and params tagged `_no_weight_decay` (A_log, D) skip it."""
+    decay, no_decay = [], []
+    for p in module.parameters():
+        if p.requires_grad:
+            (no_decay if p.ndim < 2 or getattr(p, "_no_weight_decay", False) else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def train(task: Task, train_set: Sequence[Any], val_set: Sequence[Any] | None, cfg: TrainConfig, run_dir: Path,
+          run_meta: dict[str, Any], info: DistInfo | None = None, progress: bool = True) -> TrainResult:
+    """Train `task.module` to cfg.steps, resuming from the newest good checkpoint in run_dir/checkpoints.
+
+    `run_meta` (stage, preset, model config, data, ...) is stored in every checkpoint; resuming a run that was
+    started with different `run_meta` is refused, so a run directory never mixes two experiments."""
+    cfg.validate()
+    info = info or DistInfo()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_root = run_dir / "checkpoints"
+    module = task.module.to(info.device)
+    optimizer = torch.optim.AdamW(param_groups(module, cfg.weight_decay), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    ema = EMA(module, cfg.ema_decay)
+    start = _resume(ckpt_root, module, optimizer, ema, run_meta)
+    ddp = wrap(module, info)
+    params = [p for p in module.parameters() if p.requires_grad]
+    amp = cfg.amp and info.device.startswith("cuda")
+    log_path = run_dir / "log.jsonl"
+
+    def checkpoint(step: int, val_loss: float | None) -> Path | None:
+        path = None
+        if info.is_main:
+            opt_tensors, opt_meta = optimizer_to_flat(optimizer)
+            meta = {"run": run_meta, "train": cfg.to_dict(), "optimizer": opt_meta, "ema_updates": ema.num_updates,
+                    "val_loss": val_loss, "code_version": __version__, "world_size": info.world_size}
+            path = save_checkpoint(ckpt_root, step, {"model": module.state_dict(), "ema": ema.state_dict(),
+                                                     "optimizer": opt_tensors}, meta, keep=cfg.keep)
+        barrier(info)
+        return path
+
+    bar = tqdm(total=cfg.steps, initial=start, disable=not (progress and info.is_main), dynamic_ncols=True,
+               mininterval=1.0, desc=run_meta.get("stage", "train"))
+    t0, step, running, val_loss, last_ckpt = time.monotonic(), start, math.nan, None, None
+    finished = start >= cfg.steps
+    try:
+        while step < cfg.steps:
+            torch.manual_seed(step_seed(cfg.seed, step, info.rank))
+            idx = batch_indices(len(train_set), cfg.batch_size, step, cfg.seed, info.rank, info.world_size)
+            batch = task.prepare(task.collate([train_set[int(i)] for i in idx]), info.device)
+            lr = lr_at(step, cfg)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            module.train()
+            with _autocast(amp, info.device):
+                loss, logs = ddp(batch)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"training loss became {loss.item()} at step {step}; resume from the last "
+                                         f"good checkpoint in {ckpt_root} with a lower --lr")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+            optimizer.step()
+            ema.update(module)
+            step += 1
+            value = float(loss.detach())
+            running = value if math.isnan(running) else 0.95 * running + 0.05 * value
+            bar.update(1)
+            bar.set_postfix(loss=f"{running:.4f}", lr=f"{lr:.2e}", refresh=False)
+            if cfg.val_every and (step % cfg.val_every == 0 or step == cfg.steps) and val_set:
+                val_loss = all_reduce_mean(_validate(task, module, ema, val_set, cfg, info), info)
+                bar.set_postfix(loss=f"{running:.4f}", val=f"{val_loss:.4f}", refresh=False)
+            if info.is_main and (step % cfg.log_every == 0 or step == cfg.steps):
+                _append_log(log_path, {"step": step, "loss": running, "lr": lr, "val_loss": val_loss,
+                                       **{k: float(v) for k, v in logs.items()}})
+            out_of_time = cfg.max_seconds > 0 and time.monotonic() - t0 > cfg.max_seconds
+            if step % cfg.ckpt_every == 0 or step == cfg.steps or out_of_time:
+                last_ckpt = checkpoint(step, val_loss)
+            if out_of_time:
+                break
+        finished = step >= cfg.steps
+    except KeyboardInterrupt:
+        last_ckpt = checkpoint(step, val_loss)  # keep everything done so far
+        raise
+    finally:
+        bar.close()
+    elapsed = time.monotonic() - t0
+    if last_ckpt is None and info.is_main:
+        last_ckpt = latest_checkpoint(ckpt_root)
+    return TrainResult(step=step, finished=finished, checkpoint=last_ckpt, loss=running, val_loss=val_loss,
+                       steps_per_s=(step - start) / elapsed if elapsed > 0 else 0.0)
+
+
+def _resume(ckpt_root: Path, module: nn.Module, optimizer: torch.optim.Optimizer, ema: EMA,
+            run_meta: dict[str, Any]) -> int:
+    path = latest_checkpoint(ckpt_root)
+    if path is None:
+        return 0
+    tensors, meta = load_checkpoint(path)
+    if meta.get("run") != json.loads(json.dumps(run_meta)):
+        raise CheckpointError(f"{path}: this run was started with a different configuration; use a new --out "
+                              f"directory (checkpoint: {_short(meta.get('run'))}; now: {_short(run_meta)})")
+    try:
+        module.load_state_dict(tensors["model"])
+        ema.load_state_dict(tensors["ema"], meta["ema_updates"])
+        optimizer_from_flat(optimizer, tensors["optimizer"], meta["optimizer"])
+    except (KeyError, RuntimeError, ValueError) as e:
+        raise CheckpointError(f"{path}: does not fit the model being trained ({e})") from None
+    return int(meta["step"])
+
+
+@torch.no_grad()
+def _validate(task: Task, module: nn.Module, ema: EMA, val_set: Sequence[Any], cfg: TrainConfig,
+              info: DistInfo) -> float:
+    """Mean loss of the EMA weights (what gets shipped) over the first val_batches batches of this rank's shard."""
+    live = {k: v.clone() for k, v in module.state_dict().items()}
+    ema.copy_to(module)
+    module.eval()
+    state = torch.get_rng_state()
+    torch.manual_seed(step_seed(cfg.seed, 2**40, info.rank))  # same noise draws at every validation
+    losses = []
+    shard = list(range(info.rank, len(val_set), info.world_size))
+    for b in range(cfg.val_batches):
+        idx = shard[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+        if not idx:
+            break
+        loss, _ = module(task.prepare(task.collate([val_set[i] for i in idx]), info.device))
+        losses.append(float(loss))
+    torch.set_rng_state(state)
+    module.load_state_dict(live)
+    return float(np.mean(losses)) if losses else math.nan
+
+
+def _autocast(enabled: bool, device: str) -> contextlib.AbstractContextManager:
+    if not enabled:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+
+
+def _append_log(path: Path, record: dict[str, Any]) -> None:
+    with open(path, "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def _short(obj: Any) -> str:
+    text = json.dumps(obj, sort_keys=True)
+    return text if len(text) < 200 else text[:197] + "..."

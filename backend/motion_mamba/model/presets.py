@@ -1,0 +1,112 @@
+"""The model sizes in one place: `paper` (faithful), `paper-literal` (the other "N = 11" reading), `demo` (trains
+on 2 CPU cores in about an hour, shipped model) and `test` (seconds). `get_preset(name, arch="transformer")`
+gives the MLD-style baseline with the same parameter budget.
+
+demo, sized for the shipped model (≤ 30 MB of float32 weights, ≤ 1 s per 10 s clip on a CPU, trained on ~10k
+procedural clips in ≤ 60 min on 2 cores): a d = 128 latent and transformer width keep the VAE's per-frame
+attention cheap enough for several epochs; 3 + mixer + 3 Mamba blocks (scans 5, 3, 1) keep the denoiser's
+per-step cost small (it only sees 2 + k = 4 tokens, so its cost is Python/scan overhead, not FLOPs), and the
+15-step DPM-Solver++ default keeps sampling well under a second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .baseline import matched_baseline
+from .config import DenoiserConfig, DiffusionConfig, ModelConfig, TextConfig, VAEConfig
+
+PRESET_NAMES = ("paper", "paper-literal", "demo", "test")
+
+
+def _paper(per_side: bool) -> ModelConfig:
+    return ModelConfig(
+        name="motion-mamba-paper-literal" if per_side else "motion-mamba-paper",
+        preset="paper-literal" if per_side else "paper",
+        vae=VAEConfig(latent_size=2, latent_dim=256, ff_size=1024, num_layers=9, num_heads=4, dropout=0.1),
+        denoiser=DenoiserConfig(
+            latent_size=2,
+            latent_dim=256,
+            text_dim=768,
+            num_layers=11,
+            layer_reading="per_side" if per_side else "total",
+            num_heads=4,
+            ff_size=1024,
+            dropout=0.1,
+        ),
+        diffusion=DiffusionConfig(),
+        text=TextConfig(encoder="clip", dim=768),
+    )
+
+
+def _demo() -> ModelConfig:
+    return ModelConfig(
+        name="motion-mamba-demo",
+        preset="demo",
+        vae=VAEConfig(latent_size=2, latent_dim=128, ff_size=256, num_layers=5, num_heads=4, dropout=0.1),
+        denoiser=DenoiserConfig(
+            latent_size=2, latent_dim=128, text_dim=384, num_layers=7, num_heads=4, ff_size=256, dropout=0.1
+        ),
+        diffusion=DiffusionConfig(fast_steps=15),
+        text=TextConfig(encoder="minilm", dim=384),
+    )
+
+
+def _test() -> ModelConfig:
+    return ModelConfig(
+        name="motion-mamba-test",
+        preset="test",
+        vae=VAEConfig(latent_size=2, latent_dim=32, ff_size=64, num_layers=3, num_heads=2, dropout=0.0),
+        denoiser=DenoiserConfig(
+            latent_size=2, latent_dim=32, text_dim=32, num_layers=5, num_heads=2, ff_size=64, dropout=0.0,
+            d_state=8,
+        ),
+        diffusion=DiffusionConfig(fast_steps=10),
+        text=TextConfig(encoder="tiny", dim=32),
+    )
+
+
+def get_preset(name: str, arch: str = "mamba") -> ModelConfig:
+    """A fresh `ModelConfig` for preset `name`; arch="transformer" swaps in the parameter-matched baseline."""
+    builders = {"paper": lambda: _paper(False), "paper-literal": lambda: _paper(True), "demo": _demo, "test": _test}
+    if name not in builders:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESET_NAMES)}")
+    config = builders[name]()
+    if arch == "transformer":
+        config.denoiser = matched_baseline(config.denoiser)
+        config.name += "-baseline"
+    elif arch != "mamba":
+        raise ValueError(f"arch must be 'mamba' or 'transformer', got {arch!r}")
+    return config.validate()
+
+
+def with_skeleton(config: ModelConfig, skeleton: str) -> ModelConfig:
+    """The same model for another skeleton's features (KIT-21: 251 dims at 12.5 fps)."""
+    from ..skeleton import get_skeleton
+
+    skel = get_skeleton(skeleton)
+    return dataclasses.replace(
+        config, skeleton=skel.name, fps=skel.fps, vae=dataclasses.replace(config.vae, nfeats=skel.feature_dim)
+    ).validate()
+
+
+def describe(config: ModelConfig) -> dict:
+    """Parameter counts and the HTM scan layout, computed on the meta device (no memory, no weights needed)."""
+    import torch
+
+    from .motion_model import MotionModel
+
+    with torch.device("meta"):
+        counts = MotionModel(config).parameter_counts()
+    d = config.denoiser
+    return {
+        "preset": config.preset,
+        "name": config.name,
+        "parameters": counts,
+        "weights_mb_float32": round(counts["total"] * 4 / 2**20, 2),
+        "htm_scans": d.htm_scans if d.arch == "mamba" else [],
+        "denoiser": {"arch": d.arch, "num_layers": d.num_layers, "layer_reading": d.layer_reading,
+                     "blocks_per_side": d.num_blocks if d.arch == "mamba" else None},
+        "latent": [config.vae.latent_size, config.vae.latent_dim],
+        "text_encoder": config.text.encoder,
+    }

@@ -1,0 +1,110 @@
+"""MLD's motion VAE (`mld/models/architectures/mld_vae.py`, arch `encoder_decoder`) with a k-token latent.
+
+Encoder: per-frame features -> Linear -> prepend 2k learned "global motion" tokens -> skip-transformer over
+[tokens, frames] with the padded frames masked; the first k outputs are μ, the next k are log σ²; z ~ N(μ, σ²).
+Decoder: one query per output frame (a sinusoidal position, so the length is chosen at decode time, up to
+`max_frames`) cross-attends to the k latent tokens -> Linear -> features; padded frames are set to 0.
+Unlike MLD we add a learned position to each latent token before the decoder: cross-attention is otherwise blind
+to token order, so z = [a, b] and [b, a] would decode alike and a k = 2 latent would waste capacity.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..skeleton import get_skeleton
+from .config import VAEConfig
+from .layers import SkipTransformerDecoder, SkipTransformerEncoder, sinusoidal_positions
+
+
+def lengths_to_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
+    """(B,) frame counts -> (B, T) bool, True on real frames."""
+    max_len = int(lengths.max()) if max_len is None else max_len
+    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
+
+
+class MotionVAE(nn.Module):
+    def __init__(self, config: VAEConfig):
+        super().__init__()
+        self.config = c = config
+        d, k = c.latent_dim, c.latent_size
+        self.skel_embedding = nn.Linear(c.nfeats, d)
+        self.global_motion_token = nn.Parameter(torch.randn(2 * k, d) * 0.02)  # [μ tokens, log σ² tokens]
+        self.latent_pos = nn.Parameter(torch.randn(k, d) * 0.02)
+        self.encoder = SkipTransformerEncoder(d, c.num_heads, c.ff_size, c.num_layers, c.dropout)
+        self.decoder = SkipTransformerDecoder(d, c.num_heads, c.ff_size, c.num_layers, c.dropout)
+        self.final_layer = nn.Linear(d, c.nfeats)
+        self.register_buffer("pos", sinusoidal_positions(c.max_frames + 2 * k, d), persistent=False)
+
+    def _check_lengths(self, lengths: torch.Tensor) -> None:
+        if lengths.numel() and (int(lengths.min()) < 1 or int(lengths.max()) > self.config.max_frames):
+            raise ValueError(f"lengths must be in [1, {self.config.max_frames}], got {lengths.tolist()}")
+
+    def encode(
+        self, features: torch.Tensor, lengths: torch.Tensor, sample: bool = True, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """features: (B, T, nfeats) normalised, zero-padded; lengths: (B,) -> z, μ, log σ², each (B, k, d)."""
+        self._check_lengths(lengths)
+        B, T, _ = features.shape
+        k = self.config.latent_size
+        x = self.skel_embedding(features)  # (B, T, d)
+        x = torch.cat([self.global_motion_token.expand(B, -1, -1), x], dim=1)  # (B, 2k + T, d)
+        x = x + self.pos[: 2 * k + T]
+        valid = torch.cat([torch.ones(B, 2 * k, dtype=torch.bool, device=x.device), lengths_to_mask(lengths, T)], 1)
+        h = self.encoder(x, padding_mask=~valid)[:, : 2 * k]  # (B, 2k, d)
+        mu, logvar = h[:, :k], h[:, k:].clamp(-20.0, 10.0)
+        if not sample:
+            return mu, mu, logvar
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        return mu + torch.exp(0.5 * logvar) * eps, mu, logvar
+
+    def decode(self, z: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """z: (B, k, d); lengths: (B,) -> normalised features (B, max(lengths), nfeats), zero on padded frames."""
+        self._check_lengths(lengths)
+        T = int(lengths.max())
+        mask = lengths_to_mask(lengths, T)  # (B, T)
+        queries = self.pos[:T].expand(z.shape[0], -1, -1)  # MLD: zero queries + position
+        h = self.decoder(queries, z + self.latent_pos, padding_mask=~mask)
+        return self.final_layer(h) * mask[..., None]
+
+    def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Reconstruction (B, T, nfeats), μ, log σ²."""
+        z, mu, logvar = self.encode(features, lengths)
+        return self.decode(z, lengths), mu, logvar
+
+
+def vae_loss(
+    vae: MotionVAE,
+    features: torch.Tensor,
+    lengths: torch.Tensor,
+    feature_mean: torch.Tensor,
+    feature_std: torch.Tensor,
+    skeleton: str = "smpl22",
+) -> dict[str, torch.Tensor]:
+    """MLD's VAE objective (`mld/models/losses/mld.py`), averaged over the real (unpadded) frames.
+
+    total = SmoothL1(features) + joint_weight · SmoothL1(joints) + kl_weight · KL(N(μ, σ²) ‖ N(0, I)),
+    with the joints recovered (`features_to_joints`) from the de-normalised features in metres, so errors that
+    integrate along the root trajectory are penalised where the animator sees them.
+    features: (B, T, nfeats) normalised, zero-padded; lengths: (B,).
+    """
+    from ..features import features_to_joints
+
+    c = vae.config
+    recon, mu, logvar = vae(features, lengths)
+    mask = lengths_to_mask(lengths, features.shape[1])[..., None].to(features.dtype)  # (B, T, 1)
+    n_valid = mask.sum()
+    rec = (F.smooth_l1_loss(recon, features, reduction="none") * mask).sum() / (n_valid * c.nfeats)
+    skel = get_skeleton(skeleton)
+    to_metres = 1.0 / skel.unit_scale
+    # Padded rows come after the real ones, so they cannot shift the integrated root path; the mask drops them.
+    j_hat = features_to_joints(recon * feature_std + feature_mean, skel) * to_metres  # (B, T, J, 3)
+    j_ref = features_to_joints(features * feature_std + feature_mean, skel) * to_metres
+    joint = (F.smooth_l1_loss(j_hat, j_ref, reduction="none") * mask[..., None]).sum() / (
+        n_valid * skel.num_joints * 3
+    )
+    kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).mean()
+    total = rec + c.joint_weight * joint + c.kl_weight * kl
+    return {"total": total, "rec": rec, "joint": joint, "kl": kl}

@@ -1,0 +1,153 @@
+"""`MotionPipeline`: prompts in, `Motion`s out — text encoding -> latent diffusion -> VAE decode -> joints.
+
+    pipe = MotionPipeline.from_pretrained()            # the shipped model
+    [m] = pipe(["a person walks forward"], seconds=[4.0], seeds=[7])
+    m.joints  # (80, 22, 3) float32 metres, Y up, facing +Z at frame 0
+
+Each sample's starting noise comes from its own `torch.Generator` seeded with its seed, and both solvers are
+deterministic, so a (prompt, seconds, seed) triple gives the same motion whether it is generated alone or in a
+batch, every time on the same device. Each clip is decoded at its own length (no padding), for the same reason.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .diffusion import SOLVERS, LatentDiffusion
+from .model.checkpoint import load_bundle, weights_hash
+from .model.motion_model import MotionModel
+from .model.presets import get_preset
+from .model.text import TextEncoder, build_text_encoder
+from .motion import Motion
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "assets" / "model"
+MAX_SEED = 2**63 - 1
+
+
+class Cancelled(Exception):
+    """Raised by a progress callback to stop sampling; propagates out of `MotionPipeline.__call__`."""
+
+
+class MotionPipeline:
+    min_seconds: float = 1.0  # shorter clips are far outside the training data (HumanML3D: >= 2 s)
+
+    def __init__(self, model: MotionModel, text_encoder: TextEncoder, content_hash: str, device: str = "cpu"):
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.config = model.config
+        self.text_encoder = text_encoder.to(self.device)
+        self.diffusion = LatentDiffusion(self.config.diffusion)
+        self.fps = float(self.config.fps)
+        self.max_frames = self.config.vae.max_frames
+        self.max_seconds = self.max_frames / self.fps  # 196 frames / 20 fps = 9.8 s
+        self.info = {
+            "name": self.config.name,
+            "preset": self.config.preset,
+            "parameters": model.parameter_counts(),
+            "text_encoder": self.config.text.encoder,
+            "hash": content_hash,
+            "fps": self.fps,
+        }
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path | None = None, device: str = "cpu") -> "MotionPipeline":
+        """Load a bundle directory (see `model.checkpoint`); None loads the model shipped with the package."""
+        if path is None:
+            path = DEFAULT_MODEL_DIR
+            if not (path / "config.json").is_file():
+                raise FileNotFoundError(
+                    f"no shipped model at {path}; train one (`motion-mamba train`) and pass its bundle directory"
+                )
+        model, doc = load_bundle(path, device)
+        return cls(model, build_text_encoder(model.config.text, device), doc.get("content_hash") or weights_hash(model), device)
+
+    @classmethod
+    def from_preset(cls, preset: str, seed: int = 0, device: str = "cpu") -> "MotionPipeline":
+        """A randomly initialised model of `preset` (weights fixed by `seed`): for tests, benchmarks, smoke runs."""
+        config = get_preset(preset)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = MotionModel(config)
+        return cls(model, build_text_encoder(config.text, device), weights_hash(model), device)
+
+    def _validate(self, prompts, seconds, seeds, guidance, steps, solver) -> list[int]:
+        if not isinstance(prompts, (list, tuple)) or not prompts:
+            raise ValueError("prompts must be a non-empty list of strings")
+        if not (len(prompts) == len(seconds) == len(seeds)):
+            raise ValueError(f"prompts, seconds and seeds differ in length ({len(prompts)}, {len(seconds)}, {len(seeds)})")
+        for i, p in enumerate(prompts):
+            if not isinstance(p, str) or not p.strip():
+                raise ValueError(f"prompts[{i}] must be a non-empty, non-whitespace string, got {p!r}")
+        frames = []
+        for i, s in enumerate(seconds):
+            if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s):
+                raise ValueError(f"seconds[{i}] must be a finite number, got {s!r}")
+            if not self.min_seconds <= s <= self.max_seconds + 1e-9:
+                raise ValueError(f"seconds[{i}] = {s} is outside [{self.min_seconds}, {self.max_seconds}]")
+            frames.append(min(self.max_frames, max(1, round(s * self.fps))))
+        for i, seed in enumerate(seeds):
+            if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+                raise ValueError(f"seeds[{i}] must be an integer in [0, 2^63-1], got {seed!r}")
+        if isinstance(guidance, bool) or not isinstance(guidance, (int, float)) or not math.isfinite(guidance) or guidance < 0:
+            raise ValueError(f"guidance must be a finite number >= 0, got {guidance!r}")
+        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 1000):
+            raise ValueError(f"steps must be an integer in [1, 1000] or None, got {steps!r}")
+        if solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+        return frames
+
+    def initial_noise(self, seed: int) -> torch.Tensor:
+        """The (k, d) starting latent of a sample, drawn on the CPU so it is the same on every device."""
+        k, d = self.config.vae.latent_size, self.config.vae.latent_dim
+        return torch.randn(k, d, generator=torch.Generator().manual_seed(int(seed)))
+
+    @torch.inference_mode()
+    def __call__(
+        self,
+        prompts: list[str],
+        seconds: list[float],
+        seeds: list[int],
+        guidance: float = 7.5,
+        steps: int | None = None,
+        solver: str = "dpm++",
+        callback: Callable[[int, int], None] | None = None,
+    ) -> list[Motion]:
+        from .features import features_to_joints
+        from .kinematics import joints_to_rotations
+        from .skeleton import get_skeleton
+
+        frames = self._validate(prompts, seconds, seeds, guidance, steps, solver)
+        # 1. text: the prompts and the empty prompt of classifier-free guidance, one encoder call
+        emb = self.text_encoder.encode(list(prompts) + [""]).pooled
+        text, null_text = emb[:-1], emb[-1]
+        # 2. latent diffusion from per-sample noise
+        noise = torch.stack([self.initial_noise(s) for s in seeds]).to(self.device)
+        steps = self.diffusion.default_steps(solver) if steps is None else steps
+        z = self.diffusion.sample(self.model.denoiser, noise, text, null_text, guidance, solver, steps, callback)
+        # 3. decode each clip at its own length, then features -> joints -> rotations
+        skel = get_skeleton(self.config.skeleton)
+        motions = []
+        for i, n in enumerate(frames):
+            feats = self.model.denormalize_features(self.model.decode_latent(z[i : i + 1], torch.tensor([n])))[0]
+            joints = features_to_joints(feats.float().cpu().numpy(), skel) / skel.unit_scale
+            joints = joints.astype(np.float32)
+            root_translation, rotations = joints_to_rotations(joints, skel)
+            motions.append(
+                Motion(
+                    joints=joints,
+                    fps=self.fps,
+                    skeleton=skel.name,
+                    rotations=np.asarray(rotations, dtype=np.float32),
+                    root_translation=np.asarray(root_translation, dtype=np.float32),
+                    text=prompts[i],
+                    seed=int(seeds[i]),
+                    model=self.info["name"],
+                    extras={"solver": solver, "steps": steps, "guidance": float(guidance)},
+                )
+            )
+        return motions

@@ -66,11 +66,11 @@ def qbetween(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def qcontinuous(q: np.ndarray, axis: int = 0) -> np.ndarray:
     """Flip signs along `axis` (time) so consecutive quaternions lie in the same hemisphere (q and -q are equal)."""
-    q = np.moveaxis(np.array(q, copy=True), axis, 0)
-    for t in range(1, len(q)):
-        flip = np.sum(q[t] * q[t - 1], axis=-1) < 0
-        q[t][flip] *= -1
-    return np.moveaxis(q, 0, axis)
+    q = np.moveaxis(np.asarray(q), axis, 0)
+    flips = np.sum(q[1:] * q[:-1], axis=-1) < 0  # (T-1, ...) sign changes between neighbours
+    sign = np.where(np.cumsum(flips, axis=0) % 2 == 1, -1.0, 1.0)
+    out = np.concatenate([q[:1], q[1:] * sign[..., None]], axis=0)
+    return np.moveaxis(out, 0, axis)
 
 
 def quat_to_matrix(q: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from motion_mamba.kinematics import forward_kinematics
+from motion_mamba.kinematics import HINGE_BEND, forward_kinematics
 from motion_mamba.rotations import qfrom_axis_angle, qmul
 from motion_mamba.skeleton import SMPL22, Skeleton
 
@@ -44,8 +44,8 @@ def gait_rotations(T: int, fps: float = 20.0, cadence_hz: float = 0.9) -> np.nda
     down_r = qfrom_axis_angle(Z, np.full(T, 1.2))
     q[:, SMPL22.index("left_shoulder")] = qmul(qfrom_axis_angle(X, 0.4 * np.sin(phase)), down_l)
     q[:, SMPL22.index("right_shoulder")] = qmul(qfrom_axis_angle(X, -0.4 * np.sin(phase)), down_r)
-    set_("left_elbow", Y, 0.3 + 0.2 * np.sin(phase))
-    set_("right_elbow", Y, -0.3 + 0.2 * np.sin(phase))
+    set_("left_elbow", Y, -0.3 - 0.2 * np.sin(phase))  # forearms bend forward
+    set_("right_elbow", Y, 0.3 - 0.2 * np.sin(phase))
     return q
 
 
@@ -91,16 +91,22 @@ def facing_clip(T: int = 80, facing_deg: float = -90.0, with_rotations: bool = F
     return walk_clip(T, facing_deg=facing_deg, with_rotations=with_rotations)
 
 
-def random_pose_clip(T: int = 60, seed: int = 0, skeleton: Skeleton = SMPL22, max_angle: float = 1.2,
+def random_pose_clip(T: int = 60, seed: int = 0, skeleton: Skeleton = SMPL22, max_angle: float = 1.0,
                      with_rotations: bool = False):
-    """Smooth random local rotations on every joint (up to `max_angle` rad), a random root orientation that
-    tumbles and a wandering root: arbitrary poses in arbitrary directions, including upside down."""
+    """Smooth random poses in arbitrary directions: every joint turns about all three axes by up to `max_angle`
+    rad, except that knees and elbows are hinges bending their natural way (up to 2 rad); the root tumbles and
+    wanders (upside down included). Positions are exact FK of the standard skeleton."""
     rng = np.random.default_rng(seed)
     J = skeleton.num_joints
     t = np.linspace(0.0, 1.0, T)[:, None, None]
     freq = rng.uniform(0.2, 2.0, size=(1, J, 3))
     shift = rng.uniform(0, 2 * np.pi, size=(1, J, 3))
     axis_angle = max_angle * np.sin(2 * np.pi * freq * t + shift) * rng.uniform(0.3, 1.0, size=(1, J, 3))
+    for name, bend in HINGE_BEND.get(skeleton.name, {}).items():
+        j = skeleton.index(name)
+        axis = np.cross(skeleton.offsets[skeleton.children[j][0]], bend)
+        flex = 1.0 + np.sin(2 * np.pi * freq[0, j, 0] * t[:, 0, 0] + shift[0, j, 0])  # 0..2 rad
+        axis_angle[:, j] = flex[:, None] * axis / np.linalg.norm(axis)
     angle = np.linalg.norm(axis_angle, axis=-1)
     rotations = qfrom_axis_angle(axis_angle, angle)
     yaw = rng.uniform(-np.pi, np.pi) + rng.uniform(-3, 3) * t[:, 0, 0]

@@ -68,27 +68,54 @@ typedef struct {
     int64_t batch, dim, L, N, G, r0, r1;
 } job_$SUF;
 
+/* The per-time-step loops over the N states, as functions so that `restrict` lets gcc vectorise them. */
+static inline $T fwd_step_$SUF(int64_t N, const $T *restrict A, const $T *restrict Bt, const $T *restrict Ct,
+                               $T *restrict h, $T dt, $T x) {
+    $T acc = 0;
+    for (int64_t n = 0; n < N; ++n) {
+        h[n] = $EXP(dt * A[n]) * h[n] + x * Bt[n];
+        acc += Ct[n] * h[n];
+    }
+    return acc;
+}
+
+static inline void state_step_$SUF(int64_t N, const $T *restrict A, const $T *restrict Bt, const $T *restrict Hp,
+                                   $T *restrict Ht, $T dt, $T x) {
+    for (int64_t n = 0; n < N; ++n) Ht[n] = $EXP(dt * A[n]) * Hp[n] + x * Bt[n];
+}
+
+/* One reverse-time step: gs holds exp(delta_{t+1} A) g_{t+1} on entry and exp(delta_t A) g_t on exit. */
+static inline void bwd_step_$SUF(int64_t N, const $T *restrict A, const $T *restrict Bt, const $T *restrict Ct,
+                                 const $T *restrict Ht, const $T *restrict Hp, $T *restrict gs, $T *restrict dA,
+                                 $T *restrict dBt, $T *restrict dCt, $T dt, $T x, $T dyt, $T *restrict sums) {
+    $T s_gB = 0, s_dA = 0;
+    for (int64_t n = 0; n < N; ++n) {
+        const $T gn = gs[n] + dyt * Ct[n];  /* dL/dh_t */
+        const $T a = $EXP(dt * A[n]);
+        const $T da = gn * Hp[n] * a;       /* dL/d(delta_t A_n) */
+        dCt[n] += dyt * Ht[n];
+        dBt[n] += gn * x;
+        dA[n] += da * dt;
+        s_gB += gn * Bt[n];
+        s_dA += da * A[n];
+        gs[n] = gn * a;
+    }
+    sums[0] = s_gB;
+    sums[1] = s_dA;
+}
+
 /* y_t = C_t . h_t with h_t = exp(delta_t A) h_{t-1} + delta_t u_t B_t, one (batch, channel) row at a time. */
 static void *fwd_rows_$SUF(void *arg) {
     const job_$SUF *j = (const job_$SUF *)arg;
     const int64_t L = j->L, N = j->N, per_group = j->dim / j->G;
-    $T *restrict h = ($T *)malloc(N * sizeof($T));
+    $T *h = ($T *)malloc(N * sizeof($T));
     for (int64_t r = j->r0; r < j->r1; ++r) {
         const int64_t b = r / j->dim, d = r % j->dim, g = d / per_group;
-        const $T *restrict u = j->u + r * L, *restrict dl = j->delta + r * L, *restrict A = j->A + d * N;
-        const $T *restrict Bs = j->B + (b * j->G + g) * L * N, *restrict Cs = j->C + (b * j->G + g) * L * N;
-        $T *restrict y = j->y + r * L;
+        const $T *u = j->u + r * L, *dl = j->delta + r * L, *A = j->A + d * N;
+        const $T *Bs = j->B + (b * j->G + g) * L * N, *Cs = j->C + (b * j->G + g) * L * N;
+        $T *y = j->y + r * L;
         memset(h, 0, N * sizeof($T));
-        for (int64_t t = 0; t < L; ++t) {
-            const $T dt = dl[t], x = dt * u[t];
-            const $T *restrict Bt = Bs + t * N, *restrict Ct = Cs + t * N;
-            $T acc = 0;
-            for (int64_t n = 0; n < N; ++n) {
-                h[n] = $EXP(dt * A[n]) * h[n] + x * Bt[n];
-                acc += Ct[n] * h[n];
-            }
-            y[t] = acc;
-        }
+        for (int64_t t = 0; t < L; ++t) y[t] = fwd_step_$SUF(N, A, Bs + t * N, Cs + t * N, h, dl[t], dl[t] * u[t]);
     }
     free(h);
     return NULL;
@@ -99,43 +126,25 @@ static void *fwd_rows_$SUF(void *arg) {
 static void *bwd_rows_$SUF(void *arg) {
     const job_$SUF *j = (const job_$SUF *)arg;
     const int64_t L = j->L, N = j->N, per_group = j->dim / j->G;
-    $T *restrict H = ($T *)malloc((L + 1) * N * sizeof($T));
-    $T *restrict gs = ($T *)malloc(N * sizeof($T));
+    $T *H = ($T *)malloc((L + 1) * N * sizeof($T));
+    $T *gs = ($T *)malloc(N * sizeof($T));
     for (int64_t r = j->r0; r < j->r1; ++r) {
         const int64_t b = r / j->dim, d = r % j->dim, g = d / per_group;
-        const $T *restrict u = j->u + r * L, *restrict dl = j->delta + r * L, *restrict A = j->A + d * N;
-        const $T *restrict dy = j->dy + r * L;
+        const $T *u = j->u + r * L, *dl = j->delta + r * L, *A = j->A + d * N;
+        const $T *dy = j->dy + r * L;
         const int64_t bg = (b * j->G + g) * L * N;
-        const $T *restrict Bs = j->B + bg, *restrict Cs = j->C + bg;
-        $T *restrict dBs = j->dB + bg, *restrict dCs = j->dC + bg, *restrict dA = j->dA + d * N;
-        $T *restrict du = j->du + r * L, *restrict ddelta = j->ddelta + r * L;
+        const $T *Bs = j->B + bg, *Cs = j->C + bg;
+        $T *dBs = j->dB + bg, *dCs = j->dC + bg, *dA = j->dA + d * N;
+        $T *du = j->du + r * L, *ddelta = j->ddelta + r * L;
         memset(H, 0, N * sizeof($T));
-        for (int64_t t = 0; t < L; ++t) {
-            const $T dt = dl[t], x = dt * u[t];
-            const $T *restrict Bt = Bs + t * N, *restrict Hp = H + t * N;
-            $T *restrict Ht = H + (t + 1) * N;
-            for (int64_t n = 0; n < N; ++n) Ht[n] = $EXP(dt * A[n]) * Hp[n] + x * Bt[n];
-        }
+        for (int64_t t = 0; t < L; ++t) state_step_$SUF(N, A, Bs + t * N, H + t * N, H + (t + 1) * N, dl[t], dl[t] * u[t]);
         memset(gs, 0, N * sizeof($T));
         for (int64_t t = L - 1; t >= 0; --t) {
-            const $T dt = dl[t], ut = u[t], x = dt * ut, dyt = dy[t];
-            const $T *restrict Bt = Bs + t * N, *restrict Ct = Cs + t * N;
-            const $T *restrict Ht = H + (t + 1) * N, *restrict Hp = H + t * N;
-            $T *restrict dBt = dBs + t * N, *restrict dCt = dCs + t * N;
-            $T s_gB = 0, s_dA = 0;
-            for (int64_t n = 0; n < N; ++n) {
-                const $T gn = gs[n] + dyt * Ct[n];          /* dL/dh_t */
-                const $T a = $EXP(dt * A[n]);
-                const $T da = gn * Hp[n] * a;               /* dL/d(delta_t A_n) */
-                dCt[n] += dyt * Ht[n];
-                dBt[n] += gn * x;
-                dA[n] += da * dt;
-                s_gB += gn * Bt[n];
-                s_dA += da * A[n];
-                gs[n] = gn * a;                             /* carried to t-1 */
-            }
-            du[t] = s_gB * dt;
-            ddelta[t] = s_dA + s_gB * ut;
+            $T sums[2];  /* sum_n g B_t, sum_n (dL/d(delta A)) A */
+            bwd_step_$SUF(N, A, Bs + t * N, Cs + t * N, H + (t + 1) * N, H + t * N, gs, dA, dBs + t * N, dCs + t * N,
+                          dl[t], dl[t] * u[t], dy[t], sums);
+            du[t] = sums[0] * dl[t];
+            ddelta[t] = sums[1] + sums[0] * u[t];
         }
     }
     free(gs);

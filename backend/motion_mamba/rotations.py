@@ -118,3 +118,41 @@ def cont6d_to_matrix(d6: np.ndarray) -> np.ndarray:
     z = z / np.maximum(np.linalg.norm(z, axis=-1, keepdims=True), _EPS)
     y = np.cross(z, x)
     return np.stack([x, y, z], axis=-1)
+
+
+def qslerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Spherical interpolation from a to b by t in [0, 1] (shortest way; broadcasting, t has no last axis)."""
+    t = np.asarray(t, dtype=np.float64)[..., None]
+    dot = np.sum(a * b, axis=-1, keepdims=True)
+    b = np.where(dot < 0, -b, b)
+    dot = np.abs(dot)
+    theta = np.arccos(np.clip(dot, -1.0, 1.0))
+    sin = np.sin(theta)
+    near = sin < 1e-6  # nearly equal: linear interpolation is exact enough and avoids 0/0
+    wa = np.where(near, 1.0 - t, np.sin((1.0 - t) * theta) / np.where(near, 1.0, sin))
+    wb = np.where(near, t, np.sin(t * theta) / np.where(near, 1.0, sin))
+    return qnormalize(wa * a + wb * b)
+
+
+_AXES = {"X": np.array([1.0, 0.0, 0.0]), "Y": np.array([0.0, 1.0, 0.0]), "Z": np.array([0.0, 0.0, 1.0])}
+
+
+def euler_to_quat(angles: np.ndarray, order: str) -> np.ndarray:
+    """Angles (..., 3) in radians about the axes named by `order` (e.g. "ZYX") to quaternions, composed as BVH
+    channels are: R = R_order[0] R_order[1] R_order[2] (the first-listed axis is outermost)."""
+    q = qfrom_axis_angle(_AXES[order[0]], angles[..., 0])
+    for i in (1, 2):
+        q = qmul(q, qfrom_axis_angle(_AXES[order[i]], angles[..., i]))
+    return q
+
+
+def quat_to_euler(q: np.ndarray, order: str) -> np.ndarray:
+    """Inverse of `euler_to_quat` for order "ZYX" or "XYZ": (..., 4) -> (..., 3) radians, in `order`."""
+    m = quat_to_matrix(q)
+    if order == "ZYX":  # R = Rz(a) Ry(b) Rx(c)
+        b = np.arcsin(np.clip(-m[..., 2, 0], -1.0, 1.0))
+        return np.stack([np.arctan2(m[..., 1, 0], m[..., 0, 0]), b, np.arctan2(m[..., 2, 1], m[..., 2, 2])], -1)
+    if order == "XYZ":  # R = Rx(a) Ry(b) Rz(c)
+        b = np.arcsin(np.clip(m[..., 0, 2], -1.0, 1.0))
+        return np.stack([np.arctan2(-m[..., 1, 2], m[..., 2, 2]), b, np.arctan2(-m[..., 0, 1], m[..., 0, 0])], -1)
+    raise ValueError(f"unsupported Euler order {order!r}; choose 'ZYX' or 'XYZ'")

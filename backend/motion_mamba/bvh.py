@@ -107,6 +107,10 @@ class BVHClip:
                     rots[:, j] = qmul(rots[:, j], qfrom_axis_angle(np.eye(3)[axis], np.deg2rad(column)))
         return trans, rots
 
+    def positions(self) -> np.ndarray:
+        """(T, J, 3) world positions of every BVH joint, in file units and axes."""
+        return _positions(self.joints, *self.local_transforms())
+
 
 def _positions(joints: list[BVHJoint], trans: np.ndarray, rots: np.ndarray) -> np.ndarray:
     """World joint positions (T, J, 3) by forward kinematics over the BVH hierarchy."""

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .rotations import (
-    matrix_to_quat, qbetween, qcontinuous, qfrom_axis_angle, qinv, qmul, qnormalize, qrot, quat_to_matrix,
+    matrix_to_quat, qbetween, qcontinuous, qfrom_axis_angle, qinv, qmul, qnormalize, qrot, qslerp, quat_to_matrix,
 )
 from .skeleton import SMPL22, Skeleton
 
@@ -202,3 +202,21 @@ def _continuous_plane_angle(phi: np.ndarray, defined: np.ndarray) -> np.ndarray:
     run_start[1:] = ~(defined[1:] & defined[:-1])
     base = np.maximum.accumulate(np.where(run_start, np.arange(len(total)), 0))  # index where each run began
     return folded + np.pi * (total - total[base])
+
+
+def resample_joints(joints: np.ndarray, src_fps: float, fps: float, skeleton: Skeleton = SMPL22) -> np.ndarray:
+    """Joints at a new frame rate without shrinking bones: IK on the motion's own offsets, slerp the local
+    rotations and lerp the root at the new frame times, FK. Exact for a rigid skeleton's motion at the old frames."""
+    if not (np.isfinite(fps) and fps > 0 and np.isfinite(src_fps) and src_fps > 0):
+        raise ValueError(f"frame rates must be positive, got {src_fps} -> {fps}")
+    joints = np.asarray(joints, dtype=np.float64)
+    T = len(joints)
+    times = np.arange(0.0, (T - 1) / src_fps + 1e-9, 1.0 / fps) * src_fps  # in source frames
+    lo = np.minimum(np.floor(times).astype(int), T - 1)
+    hi = np.minimum(lo + 1, T - 1)
+    w = times - lo
+    offsets = offsets_from_joints(joints, skeleton)
+    ik = fit_rotations(joints, skeleton, offsets)
+    root = ik.root_translation[lo] + (ik.root_translation[hi] - ik.root_translation[lo]) * w[:, None]
+    rot = qslerp(ik.rotations[lo], ik.rotations[hi], np.broadcast_to(w[:, None], (len(w), skeleton.num_joints)))
+    return forward_kinematics(root, rot, offsets, skeleton)

@@ -7,14 +7,13 @@ The two models' timings alternate (mamba, transformer, mamba, ...) and the media
 other processes on a shared CPU hits both alike; the printed ratio is mamba / transformer (< 1: Mamba faster).
 Targets (issue): forward batch 1 faster than the transformer from L = 4096 up and <= 0.5x at L = 16384;
 forward+backward at batch 32, L = 196 <= 3x; memory at L = 16384 linear in L (measured as the peak-RSS increase
-of one forward in a fresh subprocess, so earlier runs cannot hide it).
+of one forward in a fresh subprocess, peak reset just before it via /proc/self/clear_refs; Linux only).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -126,11 +125,20 @@ def memory_probe(model_name: str, L: int) -> None:
     x = torch.randn(1, L, D_MODEL)
     with torch.inference_mode():
         model(torch.randn(1, 8, D_MODEL))  # load kernels/libraries before the baseline
-        with open("/proc/self/statm") as f:
-            base = int(f.read().split()[1]) * resource.getpagesize() / 2**20
+        base = _proc_status_mib("VmRSS")
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # reset the peak (VmHWM) to the current RSS, so import-time peaks do not count
         model(x)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak = _proc_status_mib("VmHWM")
     print(json.dumps({"mib": peak - base}))
+
+
+def _proc_status_mib(field: str) -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError(f"/proc/self/status has no {field}")
 
 
 def bench_memory(lengths: list[int]) -> None:

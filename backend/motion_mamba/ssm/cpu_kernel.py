@@ -60,28 +60,24 @@ static inline float fast_expf(float x) {
 }
 """
 
-# One copy per dtype: $T the C type, $EXP its exp, $SUF the symbol suffix.
+# One copy per dtype: $T the C type, $EXP the fast exp for decays, $EXPX/$LOG1P libm's, $SUF the symbol suffix.
 _BODY = Template(r"""
 typedef struct {
-    const $T *u, *delta, *A, *B, *C, *dy;
-    $T *y, *du, *ddelta, *dA, *dB, *dC;
-    int64_t batch, dim, L, N, G, r0, r1;
+    const $T *u, *delta, *A, *B, *C, *D, *z, *bias, *dout;
+    $T *out, *du, *ddelta, *dz, *acc, *dB, *dC;
+    int64_t batch, dim, L, N, G, zs0, zs1, zs2, r0, r1;
+    int softplus;
 } job_$SUF;
 
 /* The per-time-step loops over the N states, as functions so that `restrict` lets gcc vectorise them. */
 static inline $T fwd_step_$SUF(int64_t N, const $T *restrict A, const $T *restrict Bt, const $T *restrict Ct,
-                               $T *restrict h, $T dt, $T x) {
+                               const $T *restrict hp, $T *restrict h, $T dt, $T x) {
     $T acc = 0;
     for (int64_t n = 0; n < N; ++n) {
-        h[n] = $EXP(dt * A[n]) * h[n] + x * Bt[n];
+        h[n] = $EXP(dt * A[n]) * hp[n] + x * Bt[n];
         acc += Ct[n] * h[n];
     }
     return acc;
-}
-
-static inline void state_step_$SUF(int64_t N, const $T *restrict A, const $T *restrict Bt, const $T *restrict Hp,
-                                   $T *restrict Ht, $T dt, $T x) {
-    for (int64_t n = 0; n < N; ++n) Ht[n] = $EXP(dt * A[n]) * Hp[n] + x * Bt[n];
 }
 
 /* One reverse-time step: gs holds exp(delta_{t+1} A) g_{t+1} on entry and exp(delta_t A) g_t on exit. */
@@ -104,55 +100,92 @@ static inline void bwd_step_$SUF(int64_t N, const $T *restrict A, const $T *rest
     sums[1] = s_dA;
 }
 
-/* y_t = C_t . h_t with h_t = exp(delta_t A) h_{t-1} + delta_t u_t B_t, one (batch, channel) row at a time. */
-static void *fwd_rows_$SUF(void *arg) {
-    const job_$SUF *j = (const job_$SUF *)arg;
-    const int64_t L = j->L, N = j->N, per_group = j->dim / j->G;
-    $T *h = ($T *)malloc(N * sizeof($T));
-    for (int64_t r = j->r0; r < j->r1; ++r) {
-        const int64_t b = r / j->dim, d = r % j->dim, g = d / per_group;
-        const $T *u = j->u + r * L, *dl = j->delta + r * L, *A = j->A + d * N;
-        const $T *Bs = j->B + (b * j->G + g) * L * N, *Cs = j->C + (b * j->G + g) * L * N;
-        $T *y = j->y + r * L;
-        memset(h, 0, N * sizeof($T));
-        for (int64_t t = 0; t < L; ++t) y[t] = fwd_step_$SUF(N, A, Bs + t * N, Cs + t * N, h, dl[t], dl[t] * u[t]);
-    }
-    free(h);
-    return NULL;
+/* delta_t = softplus(delta_raw + bias) as torch computes it (linear above 20). */
+static inline $T dt_$SUF(const job_$SUF *j, int64_t d, $T raw) {
+    raw += j->bias ? j->bias[d] : 0;
+    return (j->softplus && raw <= 20) ? $LOG1P($EXPX(raw)) : raw;
 }
 
-/* Recompute the row's states H (H[0] = 0), then walk back in time with g = dL/dh_t. dA/dB/dC are this
-   thread's own slabs (summed by the caller), so no two threads write the same accumulator. */
-static void *bwd_rows_$SUF(void *arg) {
+/* Runs the recurrence over one (batch, channel) row. States go to H[(t+1)N..] when H has room for all of
+   them (backward), else h ping-pongs in two N-slices of H. Returns C_t . h_t in y (no D, no gate). */
+static void row_forward_$SUF(const job_$SUF *j, int64_t r, $T *H, int keep_states, $T *dts, $T *y) {
+    const int64_t L = j->L, N = j->N, b = r / j->dim, d = r % j->dim, g = d / (j->dim / j->G);
+    const $T *u = j->u + r * L, *dl = j->delta + r * L, *A = j->A + d * N;
+    const $T *Bs = j->B + (b * j->G + g) * L * N, *Cs = j->C + (b * j->G + g) * L * N;
+    memset(H, 0, N * sizeof($T));
+    for (int64_t t = 0; t < L; ++t) {
+        const $T dt = dt_$SUF(j, d, dl[t]);
+        $T *hp = keep_states ? H + t * N : H + (t & 1) * N, *h = keep_states ? H + (t + 1) * N : H + ((t + 1) & 1) * N;
+        dts[t] = dt;
+        y[t] = fwd_step_$SUF(N, A, Bs + t * N, Cs + t * N, hp, h, dt, dt * u[t]);
+    }
+}
+
+/* out_t = (C_t . h_t + D u_t) * silu(z_t) */
+static void *fwd_rows_$SUF(void *arg) {
     const job_$SUF *j = (const job_$SUF *)arg;
-    const int64_t L = j->L, N = j->N, per_group = j->dim / j->G;
-    $T *H = ($T *)malloc((L + 1) * N * sizeof($T));
-    $T *gs = ($T *)malloc(N * sizeof($T));
+    const int64_t L = j->L;
+    $T *H = ($T *)malloc((2 * j->N + L) * sizeof($T)), *dts = H + 2 * j->N;
     for (int64_t r = j->r0; r < j->r1; ++r) {
-        const int64_t b = r / j->dim, d = r % j->dim, g = d / per_group;
-        const $T *u = j->u + r * L, *dl = j->delta + r * L, *A = j->A + d * N;
-        const $T *dy = j->dy + r * L;
-        const int64_t bg = (b * j->G + g) * L * N;
-        const $T *Bs = j->B + bg, *Cs = j->C + bg;
-        $T *dBs = j->dB + bg, *dCs = j->dC + bg, *dA = j->dA + d * N;
-        $T *du = j->du + r * L, *ddelta = j->ddelta + r * L;
-        memset(H, 0, N * sizeof($T));
-        for (int64_t t = 0; t < L; ++t) state_step_$SUF(N, A, Bs + t * N, H + t * N, H + (t + 1) * N, dl[t], dl[t] * u[t]);
-        memset(gs, 0, N * sizeof($T));
-        for (int64_t t = L - 1; t >= 0; --t) {
-            $T sums[2];  /* sum_n g B_t, sum_n (dL/d(delta A)) A */
-            bwd_step_$SUF(N, A, Bs + t * N, Cs + t * N, H + (t + 1) * N, H + t * N, gs, dA, dBs + t * N, dCs + t * N,
-                          dl[t], dl[t] * u[t], dy[t], sums);
-            du[t] = sums[0] * dl[t];
-            ddelta[t] = sums[1] + sums[0] * u[t];
+        const int64_t b = r / j->dim, d = r % j->dim;
+        const $T *u = j->u + r * L, *z = j->z ? j->z + b * j->zs0 + d * j->zs1 : NULL;
+        $T *out = j->out + r * L;
+        row_forward_$SUF(j, r, H, 0, dts, out);
+        for (int64_t t = 0; t < L; ++t) {
+            $T y = out[t] + (j->D ? j->D[d] * u[t] : 0);
+            if (z) {
+                const $T zt = z[t * j->zs2];
+                y *= zt / (1 + $EXPX(-zt));
+            }
+            out[t] = y;
         }
     }
-    free(gs);
     free(H);
     return NULL;
 }
 
-static void run_$SUF(const job_$SUF *base, int nthreads, void *(*fn)(void *), int64_t slab_A, int64_t slab_BC) {
+/* Recompute the row's states H (H[0] = 0) and C.h, then walk back in time with g = dL/dh_t. acc (dA | dD |
+   dbias per channel), dB and dC are this thread's own slabs, summed by the caller: no two threads share one. */
+static void *bwd_rows_$SUF(void *arg) {
+    const job_$SUF *j = (const job_$SUF *)arg;
+    const int64_t L = j->L, N = j->N;
+    $T *H = ($T *)malloc(((L + 1) * N + N + 2 * L) * sizeof($T)), *gs = H + (L + 1) * N, *dts = gs + N, *ys = dts + L;
+    for (int64_t r = j->r0; r < j->r1; ++r) {
+        const int64_t b = r / j->dim, d = r % j->dim, g = d / (j->dim / j->G), bg = (b * j->G + g) * L * N;
+        const $T *u = j->u + r * L, *dl = j->delta + r * L, *A = j->A + d * N, *dout = j->dout + r * L;
+        const $T *Bs = j->B + bg, *Cs = j->C + bg, *z = j->z ? j->z + b * j->zs0 + d * j->zs1 : NULL;
+        const $T Dd = j->D ? j->D[d] : 0;
+        $T *acc = j->acc + d * (N + 2), *du = j->du + r * L, *ddelta = j->ddelta + r * L;
+        $T *dz = j->dz ? j->dz + r * L : NULL;
+        row_forward_$SUF(j, r, H, 1, dts, ys);
+        memset(gs, 0, N * sizeof($T));
+        for (int64_t t = L - 1; t >= 0; --t) {
+            $T dy = dout[t];
+            if (z) {  /* out = y * silu(z): dy = dout * silu(z), dz = dout * y * silu'(z) */
+                const $T zt = z[t * j->zs2], sg = 1 / (1 + $EXPX(-zt));
+                dz[t] = dy * (ys[t] + Dd * u[t]) * sg * (1 + zt * (1 - sg));
+                dy *= zt * sg;
+            }
+            $T sums[2];  /* sum_n g B_t, sum_n (dL/d(delta A)) A */
+            const $T dt = dts[t];
+            bwd_step_$SUF(N, A, Bs + t * N, Cs + t * N, H + (t + 1) * N, H + t * N, gs, acc, j->dB + bg + t * N,
+                          j->dC + bg + t * N, dt, dt * u[t], dy, sums);
+            du[t] = sums[0] * dt + dy * Dd;
+            acc[N] += dy * u[t];  /* dD */
+            $T ddt = sums[1] + sums[0] * u[t];
+            if (j->softplus) {  /* softplus'(v) = sigmoid(v), and 1 above torch's threshold 20 */
+                const $T raw = dl[t] + (j->bias ? j->bias[d] : 0);
+                if (raw <= 20) ddt *= 1 / (1 + $EXPX(-raw));
+            }
+            ddelta[t] = ddt;
+            acc[N + 1] += ddt;  /* dbias */
+        }
+    }
+    free(H);
+    return NULL;
+}
+
+static void run_$SUF(const job_$SUF *base, int nthreads, void *(*fn)(void *), int64_t slab_acc, int64_t slab_BC) {
     enum { MAX_THREADS = 64 };
     const int64_t rows = base->batch * base->dim;
     if (nthreads > rows) nthreads = (int)rows;
@@ -165,8 +198,8 @@ static void run_$SUF(const job_$SUF *base, int nthreads, void *(*fn)(void *), in
         jobs[i] = *base;
         jobs[i].r0 = rows * i / nthreads;
         jobs[i].r1 = rows * (i + 1) / nthreads;
-        if (slab_A) {
-            jobs[i].dA += i * slab_A;
+        if (slab_acc) {
+            jobs[i].acc += i * slab_acc;
             jobs[i].dB += i * slab_BC;
             jobs[i].dC += i * slab_BC;
         }
@@ -179,22 +212,29 @@ static void run_$SUF(const job_$SUF *base, int nthreads, void *(*fn)(void *), in
     }
 }
 
-void scan_fwd_$SUF(const $T *u, const $T *delta, const $T *A, const $T *B, const $T *C, $T *y,
-                   int64_t batch, int64_t dim, int64_t L, int64_t N, int64_t G, int nthreads) {
-    job_$SUF job = {u, delta, A, B, C, NULL, y, NULL, NULL, NULL, NULL, NULL, batch, dim, L, N, G, 0, 0};
+/* D, z, bias may be NULL; z is read with strides (zs0, zs1, zs2) so a transposed view needs no copy. */
+void scan_fwd_$SUF(const $T *u, const $T *delta, const $T *A, const $T *B, const $T *C, const $T *D, const $T *z,
+                   const $T *bias, $T *out, int64_t batch, int64_t dim, int64_t L, int64_t N, int64_t G,
+                   int64_t zs0, int64_t zs1, int64_t zs2, int softplus, int nthreads) {
+    job_$SUF job = {u, delta, A, B, C, D, z, bias, NULL, out, NULL, NULL, NULL, NULL, NULL, NULL,
+                    batch, dim, L, N, G, zs0, zs1, zs2, 0, 0, softplus};
     run_$SUF(&job, nthreads, fwd_rows_$SUF, 0, 0);
 }
 
-void scan_bwd_$SUF(const $T *u, const $T *delta, const $T *A, const $T *B, const $T *C, const $T *dy,
-                   $T *du, $T *ddelta, $T *dA, $T *dB, $T *dC,
-                   int64_t batch, int64_t dim, int64_t L, int64_t N, int64_t G, int nthreads) {
-    job_$SUF job = {u, delta, A, B, C, dy, NULL, du, ddelta, dA, dB, dC, batch, dim, L, N, G, 0, 0};
-    run_$SUF(&job, nthreads, bwd_rows_$SUF, dim * N, batch * G * L * N);
+void scan_bwd_$SUF(const $T *u, const $T *delta, const $T *A, const $T *B, const $T *C, const $T *D, const $T *z,
+                   const $T *bias, const $T *dout, $T *du, $T *ddelta, $T *dz, $T *acc, $T *dB, $T *dC,
+                   int64_t batch, int64_t dim, int64_t L, int64_t N, int64_t G,
+                   int64_t zs0, int64_t zs1, int64_t zs2, int softplus, int nthreads) {
+    job_$SUF job = {u, delta, A, B, C, D, z, bias, dout, NULL, du, ddelta, dz, acc, dB, dC,
+                    batch, dim, L, N, G, zs0, zs1, zs2, 0, 0, softplus};
+    run_$SUF(&job, nthreads, bwd_rows_$SUF, dim * (N + 2), batch * G * L * N);
 }
 """)
 
-SOURCE = _PRELUDE + _BODY.substitute(T="float", EXP="fast_expf", SUF="f32") + _BODY.substitute(
-    T="double", EXP="exp", SUF="f64"
+SOURCE = (
+    _PRELUDE
+    + _BODY.substitute(T="float", EXP="fast_expf", EXPX="expf", LOG1P="log1pf", SUF="f32")
+    + _BODY.substitute(T="double", EXP="exp", EXPX="exp", LOG1P="log1p", SUF="f64")
 )
 _SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
 _MIN_WORK_PER_THREAD = 1 << 16  # state updates; below this a pthread costs more than it saves
@@ -215,59 +255,79 @@ def load() -> ctypes.CDLL | None:
     return _lib
 
 
-def kernel_scan(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor) -> Tensor:
-    """Core y_t = C_t · h_t. u, delta: (b, d, L); A: (d, N); B, C: (b, G, L, N); contiguous float32/64 on CPU."""
-    return _KernelScan.apply(u, delta, A, B, C)
+def kernel_scan(
+    u: Tensor,
+    delta: Tensor,
+    A: Tensor,
+    B: Tensor,
+    C: Tensor,
+    D: Tensor | None,
+    z: Tensor | None,
+    delta_bias: Tensor | None,
+    delta_softplus: bool,
+) -> Tensor:
+    """The whole scan, bias/softplus/D/gate fused. u, delta: (b, d, L) contiguous; A: (d, N); B, C: (b, G, L, N)
+    contiguous; z: (b, d, L), any strides; all one dtype (float32/64) on CPU."""
+    return _KernelScan.apply(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
 
 
 class _KernelScan(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor) -> Tensor:
-        lib = load()
+    def forward(ctx, u, delta, A, B, C, D, z, delta_bias, delta_softplus: bool) -> Tensor:
         batch, dim, L = u.shape
         G, N = B.shape[1], A.shape[1]
-        y = torch.empty_like(u)
-        getattr(lib, "scan_fwd_" + _SUFFIX[u.dtype])(
-            *_ptrs(u, delta, A, B, C, y), batch, dim, L, N, G, _threads(batch * dim * L * N)
+        out = torch.empty_like(u)
+        getattr(load(), "scan_fwd_" + _SUFFIX[u.dtype])(
+            *_ptrs(u, delta, A, B, C, D, z, delta_bias, out),
+            batch, dim, L, N, G, *_z_strides(z), int(delta_softplus), _threads(batch * dim * L * N),
         )
-        ctx.save_for_backward(u, delta, A, B, C)
-        return y
+        ctx.save_for_backward(u, delta, A, B, C, D, z, delta_bias)
+        ctx.delta_softplus = delta_softplus
+        return out
 
     @staticmethod
-    def backward(ctx, dy: Tensor):
-        u, delta, A, B, C = ctx.saved_tensors
+    def backward(ctx, dout: Tensor):
+        u, delta, A, B, C, D, z, delta_bias = ctx.saved_tensors
         batch, dim, L = u.shape
         G, N = B.shape[1], A.shape[1]
         nt = _threads(batch * dim * L * N)
-        dy = dy.contiguous()
         du, ddelta = torch.empty_like(u), torch.empty_like(u)
-        dA = u.new_zeros(nt, dim, N)  # one accumulator slab per thread
+        dz = None if z is None else torch.empty_like(u)
+        acc = u.new_zeros(nt, dim, N + 2)  # per thread: dA (N) | dD | dbias, summed below
         dB, dC = u.new_zeros((nt,) + B.shape), u.new_zeros((nt,) + C.shape)
         getattr(load(), "scan_bwd_" + _SUFFIX[u.dtype])(
-            *_ptrs(u, delta, A, B, C, dy, du, ddelta, dA, dB, dC), batch, dim, L, N, G, nt
+            *_ptrs(u, delta, A, B, C, D, z, delta_bias, dout.contiguous(), du, ddelta, dz, acc, dB, dC),
+            batch, dim, L, N, G, *_z_strides(z), int(ctx.delta_softplus), nt,
         )
-        return du, ddelta, dA.sum(0), dB.sum(0), dC.sum(0)
+        acc = acc.sum(0)
+        dD = None if D is None else acc[:, N]
+        dbias = None if delta_bias is None else acc[:, N + 1]
+        return du, ddelta, acc[:, :N], dB.sum(0), dC.sum(0), dD, dz, dbias, None
 
 
 def _threads(work: int) -> int:
     return max(1, min(torch.get_num_threads(), work // _MIN_WORK_PER_THREAD))
 
 
-def _ptrs(*tensors: Tensor) -> list[ctypes.c_void_p]:
+def _ptrs(*tensors: Tensor | None) -> list[ctypes.c_void_p]:
     dtype = tensors[0].dtype
     if dtype not in _SUFFIX:
         raise TypeError(f"selective-scan C kernel supports float32/float64, got {dtype}")
-    for t in tensors:
-        if t.dtype != dtype or not t.is_contiguous() or t.device.type != "cpu":
+    for i, t in enumerate(tensors):
+        if t is not None and (t.dtype != dtype or t.device.type != "cpu" or not (t.is_contiguous() or i == 6)):
             raise ValueError(f"selective-scan C kernel needs contiguous CPU {dtype} tensors, got {t.dtype} {t.device}")
-    return [ctypes.c_void_p(t.data_ptr()) for t in tensors]
+    return [ctypes.c_void_p(None if t is None else t.data_ptr()) for t in tensors]
+
+
+def _z_strides(z: Tensor | None) -> tuple[int, int, int]:
+    return (0, 0, 0) if z is None else z.stride()
 
 
 def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     p, i64, i32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
     for suf in _SUFFIX.values():
-        getattr(lib, "scan_fwd_" + suf).argtypes = [p] * 6 + [i64] * 5 + [i32]
-        getattr(lib, "scan_bwd_" + suf).argtypes = [p] * 11 + [i64] * 5 + [i32]
+        getattr(lib, "scan_fwd_" + suf).argtypes = [p] * 9 + [i64] * 8 + [i32] * 2
+        getattr(lib, "scan_bwd_" + suf).argtypes = [p] * 15 + [i64] * 8 + [i32] * 2
     return lib
 
 

@@ -71,15 +71,15 @@ def backend_for(x: Tensor) -> str:
     return name
 
 
-def scan_core(name: str) -> Callable[[Tensor, Tensor, Tensor, Tensor, Tensor], Tensor]:
-    """The core (u, delta, A, B, C) -> y of a CPU-side backend; B, C as (batch, G, L, N)."""
+def scan_function(name: str) -> Callable[..., Tensor]:
+    """A CPU-side backend's scan (u, delta, A, B, C, D, z, delta_bias, delta_softplus), B and C as (batch, G, L, N)."""
     if name == "kernel":
         from .cpu_kernel import kernel_scan
 
         return kernel_scan
-    from .selective_scan import _TorchScan
+    from .selective_scan import torch_scan
 
-    return _TorchScan.apply
+    return torch_scan
 
 
 def mamba_ssm_selective_scan(u, delta, A, B, C, D, z, delta_bias, delta_softplus) -> Tensor:

@@ -5,13 +5,14 @@ For every batch b, channel d and state n (A real, B and C input-dependent):
     h_t = exp(Δ_t A) ⊙ h_{t-1} + Δ_t B_t x_t          (zero-order-hold discretisation, h_{-1} = 0)
     y_t = C_t · h_t + D x_t,     out_t = y_t · silu(z_t)
 
-`selective_scan` has the signature of mamba-ssm's `selective_scan_ref`. Only the core recurrence
-(u, Δ, A, B, C) ↦ (C_t · h_t)_t is backend-specific; Δ's bias and softplus, the D skip and the silu(z) gate
-are ordinary autograd ops around it. Backends (see `dispatch`):
+`selective_scan` has the signature of mamba-ssm's `selective_scan_ref`. Backends (see `dispatch`):
 
 - "mamba_ssm": CUDA tensors with mamba-ssm importable → its fused `selective_scan_fn` does everything.
-- "kernel": a small C kernel compiled on first use (`cpu_kernel`) with a hand-written reverse-time backward.
-- "torch": `_TorchScan` below, the pure-PyTorch fallback (no compiler needed).
+- "kernel": a small C kernel compiled on first use (`cpu_kernel`) with a hand-written reverse-time backward;
+  it also fuses Δ's bias and softplus, the D skip and the silu(z) gate (fewer passes over (batch, dim, L) and
+  fewer ops per call, which dominate at the denoiser's tiny shapes).
+- "torch": `torch_scan` below, the pure-PyTorch fallback (no compiler needed): `_TorchScan` runs the
+  recurrence, the elementwise parts are ordinary autograd ops.
 
 Why not autograd through the time loop: indexing `dA[:, :, t]` in a loop makes backward allocate a full
 zero tensor per step (O(L²) memory traffic), which made fwd+bwd ~25× slower than a transformer layer here.
@@ -84,21 +85,43 @@ def selective_scan(
         return dispatch.mamba_ssm_selective_scan(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
     dtype_in = u.dtype
     ct = torch.float64 if dtype_in == torch.float64 else torch.float32
-    u, delta = u.to(ct), delta.to(ct)
-    if delta_bias is not None:
-        delta = delta + delta_bias[:, None].to(ct)
-    if delta_softplus:
-        delta = F.softplus(delta)  # linear above 20, so large Δ stays finite
+
+    def cast(t: Tensor | None) -> Tensor | None:
+        return None if t is None else t.to(ct)
+
     # Cores take B, C as (batch, G, L, N): the N states of one time step sit next to each other.
     Bg = _grouped(B).to(ct).transpose(-1, -2).contiguous()
     Cg = _grouped(C).to(ct).transpose(-1, -2).contiguous()
-    core = dispatch.scan_core(backend)
-    y = core(u.contiguous(), delta.contiguous(), A.to(ct).contiguous(), Bg, Cg)
+    scan = dispatch.scan_function(backend)
+    out = scan(
+        u.to(ct).contiguous(), delta.to(ct).contiguous(), A.to(ct).contiguous(), Bg, Cg,
+        cast(D), cast(z), cast(delta_bias), delta_softplus,
+    )
+    return out.to(dtype_in)
+
+
+def torch_scan(
+    u: Tensor,
+    delta: Tensor,
+    A: Tensor,
+    B: Tensor,
+    C: Tensor,
+    D: Tensor | None,
+    z: Tensor | None,
+    delta_bias: Tensor | None,
+    delta_softplus: bool,
+) -> Tensor:
+    """The "torch" backend: `_TorchScan` core plus the elementwise parts as ordinary autograd ops."""
+    if delta_bias is not None:
+        delta = delta + delta_bias[:, None]
+    if delta_softplus:
+        delta = F.softplus(delta)  # linear above 20, so large Δ stays finite
+    y = _TorchScan.apply(u, delta, A, B, C)
     if D is not None:
-        y = y + u * D[:, None].to(ct)
+        y = y + u * D[:, None]
     if z is not None:
-        y = y * F.silu(z.to(ct))
-    return y.to(dtype_in)
+        y = y * F.silu(z)
+    return y
 
 
 class _TorchScan(torch.autograd.Function):

@@ -130,15 +130,16 @@ def _yaw_quat(theta: np.ndarray) -> np.ndarray:
 def canonicalize(joints: np.ndarray, skeleton: Skeleton = SMPL22) -> np.ndarray:
     """HumanML3D's pose normalisation: lowest joint on the floor (y = 0), root over the origin at frame 0, and
     the (smoothed) facing direction +Z at frame 0. joints: (T, J, 3) metres -> (T, J, 3) float64."""
-    return _canonicalize(_check_joints(joints, skeleton, min_frames=1), skeleton)
+    return _canonicalize(_check_joints(joints, skeleton, min_frames=1), skeleton)[0]
 
 
-def _canonicalize(joints: np.ndarray, skeleton: Skeleton) -> np.ndarray:
-    joints = joints.copy()
+def _canonicalize(joints: np.ndarray, skeleton: Skeleton) -> tuple[np.ndarray, np.ndarray]:
+    """Canonical joints and their facing yaw per frame (0 at frame 0: turning the clip about Y by theta_0
+    shifts every frame's yaw by -theta_0)."""
+    joints = joints - joints[0, 0] * np.array([1.0, 0.0, 1.0])
     joints[..., 1] -= joints[..., 1].min()
-    joints -= joints[0, 0] * np.array([1.0, 0.0, 1.0])
-    theta0 = _facing_yaw(joints, skeleton)[0]
-    return _yaw_rotate(np.full(len(joints), theta0), joints)
+    theta = _facing_yaw(joints, skeleton)
+    return _yaw_rotate(np.full(len(joints), theta[0]), joints), theta - theta[0]
 
 
 def _swing_rotations(joints: np.ndarray, root_quat: np.ndarray, skeleton: Skeleton) -> np.ndarray:
@@ -161,8 +162,8 @@ def joints_to_features(joints: np.ndarray, skeleton: Skeleton = SMPL22) -> np.nd
     Decoding with `features_to_joints` gives back `canonicalize(joints)[:-1]`.
     """
     joints = _check_joints(joints, skeleton, min_frames=2)
-    pos = _canonicalize(joints, skeleton) * skeleton.unit_scale  # HumanML3D works in dataset units
-    theta = _facing_yaw(pos, skeleton)  # (T,), theta[0] == 0
+    pos, theta = _canonicalize(joints, skeleton)  # theta: (T,) facing yaw, 0 at frame 0
+    pos = pos * skeleton.unit_scale  # HumanML3D works in dataset units
     root = pos[:, 0]
 
     # root: half yaw step (HumanML3D stores arcsin of the delta quaternion's y = sin(step / 2)), velocity, height

@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "backend"))  # moti
 bpy = pytest.importorskip("bpy")
 
 from motion_fixtures import random_pose_clip, sideways_walk, turning_clip  # noqa: E402
-from motion_mamba.bvh import SMPL22_BVH_NAMES, write_bvh  # noqa: E402
+from motion_mamba.bvh import SMPL22_BVH_NAMES, read_bvh, write_bvh  # noqa: E402
 from motion_mamba.kinematics import forward_kinematics  # noqa: E402
 from motion_mamba.motion import Motion  # noqa: E402
 from motion_mamba.skeleton import SMPL22  # noqa: E402
@@ -61,4 +61,21 @@ def test_blender_import_matches_joints_on_every_frame(tmp_path, clip, channels, 
     write_bvh(path, Motion(joints=joints, fps=20.0), channels=channels, units=units)
     imported = _blender_joints(path, global_scale=0.01 if units == "cm" else 1.0, frames=T)
     err = np.linalg.norm(imported - joints, axis=-1)
+    assert err.max() < 1e-3, f"max {err.max() * 1000:.3f} mm at frame {err.max(1).argmax()}"
+
+
+def test_our_reader_reads_blenders_own_export(tmp_path):
+    """The other direction: Blender's exporter writes the armature (Z up, its own channel orders and offsets);
+    reading that file gives back the joints."""
+    T = 30
+    joints = _odd_skeleton_clip(T)
+    ours = tmp_path / "ours.bvh"
+    write_bvh(ours, Motion(joints=joints, fps=20.0), units="cm")
+    _blender_joints(ours, global_scale=0.01, frames=1)
+    theirs = tmp_path / "blender.bvh"
+    result = bpy.ops.export_anim.bvh(filepath=str(theirs), frame_start=1, frame_end=T, rotate_mode="XZY")
+    assert result == {"FINISHED"}
+    motion = read_bvh(theirs, up="z", units="m")
+    assert motion.joints.shape == (T, 22, 3)
+    err = np.linalg.norm(motion.joints - joints, axis=-1)
     assert err.max() < 1e-3, f"max {err.max() * 1000:.3f} mm at frame {err.max(1).argmax()}"

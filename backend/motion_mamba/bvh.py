@@ -361,7 +361,9 @@ def write_bvh(path: str | os.PathLike, motion: Motion, channels: Channels = "zyx
     return error
 
 
-def bvh_text(motion: Motion, channels: Channels = "zyx", units: Units = "m", where: str = "motion") -> tuple[str, float]:
+def bvh_text(motion: Motion, channels: Channels = "zyx", units: Units = "m",
+             where: str = "motion") -> tuple[str, float]:
+    """BVH text of `motion` and the IK fit error in metres."""
     motion.validate(where)
     if channels not in ("zyx", "xyz"):
         raise ValueError(f"{where}: channels must be 'zyx' or 'xyz', got {channels!r}")

@@ -52,7 +52,8 @@ def test_straight_walk_feature_values():
     f = joints_to_features(joints)
     s = feature_slices()
     np.testing.assert_allclose(f[:, s["rot_vel"]], 0.0, atol=1e-6)
-    np.testing.assert_allclose(f[:, s["lin_vel"]], np.tile([0.0, speed / fps], (59, 1)), atol=1e-5)  # forward is local +Z
+    forward = np.tile([0.0, speed / fps], (59, 1))  # walking forward is local +Z
+    np.testing.assert_allclose(f[:, s["lin_vel"]], forward, atol=1e-5)
     canon = canonicalize(joints)
     np.testing.assert_allclose(f[:, s["root_y"]][:, 0], canon[:-1, 0, 1], atol=1e-6)
     ric = f[:, s["ric"]].reshape(-1, 21, 3)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,7 +120,7 @@ def train(task: Task, train_set: Sequence[Any], val_set: Sequence[Any] | None, c
     finished = start >= cfg.steps
     try:
         while step < cfg.steps:
-            torch.manual_seed(step_seed(cfg.seed, step, info.rank))
+            _seed_everything(step_seed(cfg.seed, step, info.rank))
             idx = batch_indices(len(train_set), cfg.batch_size, step, cfg.seed, info.rank, info.world_size)
             batch = task.prepare(task.collate([train_set[int(i)] for i in idx]), info.device)
             lr = lr_at(step, cfg)
@@ -204,6 +205,13 @@ def _validate(task: Task, module: nn.Module, ema: EMA, val_set: Sequence[Any], c
     torch.set_rng_state(state)
     module.load_state_dict(live)
     return float(np.mean(losses)) if losses else math.nan
+
+
+def _seed_everything(seed: int) -> None:
+    """torch, numpy and `random` global RNGs: datasets that draw a caption with np.random replay on resume too."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
 
 
 def _autocast(enabled: bool, device: str) -> contextlib.AbstractContextManager:

@@ -20,7 +20,8 @@ The facing frame is the hips+shoulders "forward" direction smoothed over time wi
 - the yaw step is wrapped to (-pi, pi], so clips that keep turning (720 degrees) do not pick up a sign error
   where the original's quaternions wrap.
 No `uniform_skeleton` retargeting happens here: bone lengths are the caller's (see `kinematics`).
-Joints are metres; KIT-21 features are in its dataset's millimetres (`Skeleton.unit_scale`) to match KIT-ML.
+Like HumanML3D, everything is in the dataset's units, both ways: metres for SMPL-22, millimetres for KIT-21
+(KIT-ML's `new_joints`; multiply metres by `Skeleton.unit_scale`), which is what the contact threshold assumes.
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ def _yaw_quat(theta: np.ndarray) -> np.ndarray:
 
 def canonicalize(joints: np.ndarray, skeleton: Skeleton = SMPL22) -> np.ndarray:
     """HumanML3D's pose normalisation: lowest joint on the floor (y = 0), root over the origin at frame 0, and
-    the (smoothed) facing direction +Z at frame 0. joints: (T, J, 3) metres -> (T, J, 3) float64."""
+    the (smoothed) facing direction +Z at frame 0. joints: (T, J, 3) -> (T, J, 3) float64, same units."""
     return _canonicalize(_check_joints(joints, skeleton, min_frames=1), skeleton)[0]
 
 
@@ -157,13 +158,12 @@ def _swing_rotations(joints: np.ndarray, root_quat: np.ndarray, skeleton: Skelet
 
 
 def joints_to_features(joints: np.ndarray, skeleton: Skeleton = SMPL22) -> np.ndarray:
-    """joints (T, J, 3) metres, any placement -> features (T-1, D) float32 in the canonical frame.
+    """joints (T, J, 3) in dataset units, any placement -> features (T-1, D) float32 in the canonical frame.
 
     Decoding with `features_to_joints` gives back `canonicalize(joints)[:-1]`.
     """
     joints = _check_joints(joints, skeleton, min_frames=2)
     pos, theta = _canonicalize(joints, skeleton)  # theta: (T,) facing yaw, 0 at frame 0
-    pos = pos * skeleton.unit_scale  # HumanML3D works in dataset units
     root = pos[:, 0]
 
     # root: half yaw step (HumanML3D stores arcsin of the delta quaternion's y = sin(step / 2)), velocity, height
@@ -199,7 +199,8 @@ def joints_to_features(joints: np.ndarray, skeleton: Skeleton = SMPL22) -> np.nd
 
 
 def features_to_joints(features: "np.ndarray | torch.Tensor", skeleton: Skeleton = SMPL22):
-    """features (..., T, D) -> joints (..., T, J, 3) metres, as HumanML3D's `recover_from_ric`.
+    """features (..., T, D) -> joints (..., T, J, 3) in dataset units, as HumanML3D's `recover_from_ric`
+    (metres for SMPL-22; divide by `skeleton.unit_scale` for metres on KIT-21).
 
     numpy in, numpy out (computed in float64, returned in the input's float dtype); a torch tensor stays a
     tensor on its device and dtype, so the model can decode batches.
@@ -210,8 +211,8 @@ def features_to_joints(features: "np.ndarray | torch.Tensor", skeleton: Skeleton
     if isinstance(features, np.ndarray):
         out_dtype = features.dtype if np.issubdtype(features.dtype, np.floating) else np.float64
         joints = _recover_from_ric_np(np.asarray(features, dtype=np.float64), J)
-        return (joints / skeleton.unit_scale).astype(out_dtype)
-    return _recover_from_ric_torch(features, J) / skeleton.unit_scale
+        return joints.astype(out_dtype)
+    return _recover_from_ric_torch(features, J)
 
 
 def _recover_from_ric_np(data: np.ndarray, J: int) -> np.ndarray:

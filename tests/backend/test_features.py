@@ -94,13 +94,13 @@ def test_torch_decoding_matches_numpy_with_batch_dims():
 
 
 def test_kit_variant_uses_its_skeleton_and_millimetres():
-    joints = random_pose_clip(40, seed=1, skeleton=KIT21)
-    f = joints_to_features(joints, skeleton=KIT21)
+    joints_mm = random_pose_clip(40, seed=1, skeleton=KIT21) * KIT21.unit_scale  # KIT-ML stores millimetres
+    f = joints_to_features(joints_mm, skeleton=KIT21)
     assert f.shape == (39, 251)
-    assert 500 < f[0, 3] < 3000  # root height in millimetres, as KIT-ML stores it
+    assert 500 < f[0, 3] < 3000  # root height in millimetres
     back = features_to_joints(f, skeleton=KIT21)
     assert back.shape == (39, 21, 3)
-    assert np.abs(back - canonicalize(joints, KIT21)[:-1]).max() <= 1e-4
+    assert np.abs(back - canonicalize(joints_mm, KIT21)[:-1]).max() / KIT21.unit_scale <= 1e-4
 
 
 def test_mean_std_averages_std_within_groups():

@@ -61,7 +61,8 @@ def mean_std(features: np.ndarray | Sequence[np.ndarray], skeleton: Skeleton = S
     """Dataset Mean/Std as HumanML3D's `cal_mean_variance`: per-dimension mean, std averaged within each group.
 
     Group averaging keeps the relative scale of e.g. the 63 position dims, so normalised features weigh joints
-    alike. `features`: (N, D) rows or a list of (T_i, D) clips.
+    alike. A group that never varies (e.g. contacts on a corpus without any) gets std 1, so normalising it is a
+    no-op instead of a division by zero. `features`: (N, D) rows or a list of (T_i, D) clips.
     """
     rows = np.concatenate(list(features), axis=0) if not isinstance(features, np.ndarray) else features
     rows = np.asarray(rows, dtype=np.float64).reshape(-1, skeleton.feature_dim)
@@ -69,7 +70,8 @@ def mean_std(features: np.ndarray | Sequence[np.ndarray], skeleton: Skeleton = S
         raise ValueError("mean_std needs at least two feature rows")
     mean, std = rows.mean(axis=0), rows.std(axis=0)
     for sl in feature_slices(skeleton).values():
-        std[sl] = std[sl].mean()
+        group = std[sl].mean()
+        std[sl] = group if group > 1e-8 else 1.0
     return mean.astype(np.float32), std.astype(np.float32)
 
 

@@ -136,3 +136,10 @@ def test_zero_length_bone_is_named():
 def test_decoding_rejects_wrong_width():
     with pytest.raises(ValueError, match="263"):
         features_to_joints(np.zeros((5, 251)))
+
+
+def test_mean_std_never_divides_by_zero():
+    still = np.repeat(turning_clip(1), 20, axis=0)  # nothing moves: velocities and contacts are constant
+    mean, std = mean_std([joints_to_features(still)])
+    assert np.all(std > 0)
+    assert np.all(std[feature_slices()["contacts"]] == 1.0)

@@ -29,6 +29,7 @@ from pathlib import Path
 from string import Template
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 log = logging.getLogger("motion_mamba.ssm")
@@ -60,13 +61,12 @@ static inline float fast_expf(float x) {
 }
 """
 
-# One copy per dtype: $T the C type, $EXP the fast exp for decays, $EXPX/$LOG1P libm's, $SUF the symbol suffix.
+# One copy per dtype: $T the C type, $EXP its exp, $SUF the symbol suffix.
 _BODY = Template(r"""
 typedef struct {
-    const $T *u, *delta, *A, *B, *C, *D, *z, *bias, *dout;
-    $T *out, *du, *ddelta, *dz, *acc, *dB, *dC;
-    int64_t batch, dim, L, N, G, zs0, zs1, zs2, r0, r1;
-    int softplus;
+    const $T *u, *delta, *A, *B, *C, *D, *dout;
+    $T *out, *du, *ddelta, *acc, *dB, *dC;
+    int64_t batch, dim, L, N, G, r0, r1;
 } job_$SUF;
 
 /* The per-time-step loops over the N states, as functions so that `restrict` lets gcc vectorise them. */
@@ -100,85 +100,49 @@ static inline void bwd_step_$SUF(int64_t N, const $T *restrict A, const $T *rest
     sums[1] = s_dA;
 }
 
-/* delta_t = softplus(delta_raw + bias) as torch computes it (linear above 20). */
-static inline $T dt_$SUF(const job_$SUF *j, int64_t d, $T raw) {
-    raw += j->bias ? j->bias[d] : 0;
-    return (j->softplus && raw <= 20) ? $LOG1P($EXPX(raw)) : raw;
-}
-
 /* Runs the recurrence over one (batch, channel) row. States go to H[(t+1)N..] when H has room for all of
-   them (backward), else h ping-pongs in two N-slices of H. Returns C_t . h_t in y (no D, no gate). */
-static void row_forward_$SUF(const job_$SUF *j, int64_t r, $T *H, int keep_states, $T *dts, $T *y) {
+   them (backward), else h ping-pongs in two N-slices of H. Writes y_t = C_t . h_t + D u_t. */
+static void row_forward_$SUF(const job_$SUF *j, int64_t r, $T *H, int keep_states, $T *y) {
     const int64_t L = j->L, N = j->N, b = r / j->dim, d = r % j->dim, g = d / (j->dim / j->G);
     const $T *u = j->u + r * L, *dl = j->delta + r * L, *A = j->A + d * N;
     const $T *Bs = j->B + (b * j->G + g) * L * N, *Cs = j->C + (b * j->G + g) * L * N;
     memset(H, 0, N * sizeof($T));
+    const $T Dd = j->D ? j->D[d] : 0;
     for (int64_t t = 0; t < L; ++t) {
-        const $T dt = dt_$SUF(j, d, dl[t]);
         $T *hp = keep_states ? H + t * N : H + (t & 1) * N, *h = keep_states ? H + (t + 1) * N : H + ((t + 1) & 1) * N;
-        dts[t] = dt;
-        y[t] = fwd_step_$SUF(N, A, Bs + t * N, Cs + t * N, hp, h, dt, dt * u[t]);
+        y[t] = fwd_step_$SUF(N, A, Bs + t * N, Cs + t * N, hp, h, dl[t], dl[t] * u[t]) + Dd * u[t];
     }
 }
 
-/* out_t = (C_t . h_t + D u_t) * silu(z_t) */
 static void *fwd_rows_$SUF(void *arg) {
     const job_$SUF *j = (const job_$SUF *)arg;
-    const int64_t L = j->L;
-    $T *H = ($T *)malloc((2 * j->N + L) * sizeof($T)), *dts = H + 2 * j->N;
-    for (int64_t r = j->r0; r < j->r1; ++r) {
-        const int64_t b = r / j->dim, d = r % j->dim;
-        const $T *u = j->u + r * L, *z = j->z ? j->z + b * j->zs0 + d * j->zs1 : NULL;
-        $T *out = j->out + r * L;
-        row_forward_$SUF(j, r, H, 0, dts, out);
-        for (int64_t t = 0; t < L; ++t) {
-            $T y = out[t] + (j->D ? j->D[d] * u[t] : 0);
-            if (z) {
-                const $T zt = z[t * j->zs2];
-                y *= zt / (1 + $EXPX(-zt));
-            }
-            out[t] = y;
-        }
-    }
+    $T *H = ($T *)malloc(2 * j->N * sizeof($T));
+    for (int64_t r = j->r0; r < j->r1; ++r) row_forward_$SUF(j, r, H, 0, j->out + r * j->L);
     free(H);
     return NULL;
 }
 
-/* Recompute the row's states H (H[0] = 0) and C.h, then walk back in time with g = dL/dh_t. acc (dA | dD |
-   dbias per channel), dB and dC are this thread's own slabs, summed by the caller: no two threads share one. */
+/* Recompute the row's states H (H[0] = 0), then walk back in time with g = dL/dh_t. acc (dA | dD per
+   channel), dB and dC are this thread's own slabs, summed by the caller: no two threads share one. */
 static void *bwd_rows_$SUF(void *arg) {
     const job_$SUF *j = (const job_$SUF *)arg;
     const int64_t L = j->L, N = j->N;
-    $T *H = ($T *)malloc(((L + 1) * N + N + 2 * L) * sizeof($T)), *gs = H + (L + 1) * N, *dts = gs + N, *ys = dts + L;
+    $T *H = ($T *)malloc(((L + 1) * N + N + L) * sizeof($T)), *gs = H + (L + 1) * N, *ys = gs + N;
     for (int64_t r = j->r0; r < j->r1; ++r) {
         const int64_t b = r / j->dim, d = r % j->dim, g = d / (j->dim / j->G), bg = (b * j->G + g) * L * N;
-        const $T *u = j->u + r * L, *dl = j->delta + r * L, *A = j->A + d * N, *dout = j->dout + r * L;
-        const $T *Bs = j->B + bg, *Cs = j->C + bg, *z = j->z ? j->z + b * j->zs0 + d * j->zs1 : NULL;
-        const $T Dd = j->D ? j->D[d] : 0;
-        $T *acc = j->acc + d * (N + 2), *du = j->du + r * L, *ddelta = j->ddelta + r * L;
-        $T *dz = j->dz ? j->dz + r * L : NULL;
-        row_forward_$SUF(j, r, H, 1, dts, ys);
+        const $T *u = j->u + r * L, *dl = j->delta + r * L, *A = j->A + d * N, *dy = j->dout + r * L;
+        const $T *Bs = j->B + bg, *Cs = j->C + bg, Dd = j->D ? j->D[d] : 0;
+        $T *acc = j->acc + d * (N + 1), *du = j->du + r * L, *ddelta = j->ddelta + r * L;
+        row_forward_$SUF(j, r, H, 1, ys);
         memset(gs, 0, N * sizeof($T));
         for (int64_t t = L - 1; t >= 0; --t) {
-            $T dy = dout[t];
-            if (z) {  /* out = y * silu(z): dy = dout * silu(z), dz = dout * y * silu'(z) */
-                const $T zt = z[t * j->zs2], sg = 1 / (1 + $EXPX(-zt));
-                dz[t] = dy * (ys[t] + Dd * u[t]) * sg * (1 + zt * (1 - sg));
-                dy *= zt * sg;
-            }
             $T sums[2];  /* sum_n g B_t, sum_n (dL/d(delta A)) A */
-            const $T dt = dts[t];
+            const $T dt = dl[t];
             bwd_step_$SUF(N, A, Bs + t * N, Cs + t * N, H + (t + 1) * N, H + t * N, gs, acc, j->dB + bg + t * N,
-                          j->dC + bg + t * N, dt, dt * u[t], dy, sums);
-            du[t] = sums[0] * dt + dy * Dd;
-            acc[N] += dy * u[t];  /* dD */
-            $T ddt = sums[1] + sums[0] * u[t];
-            if (j->softplus) {  /* softplus'(v) = sigmoid(v), and 1 above torch's threshold 20 */
-                const $T raw = dl[t] + (j->bias ? j->bias[d] : 0);
-                if (raw <= 20) ddt *= 1 / (1 + $EXPX(-raw));
-            }
-            ddelta[t] = ddt;
-            acc[N + 1] += ddt;  /* dbias */
+                          j->dC + bg + t * N, dt, dt * u[t], dy[t], sums);
+            du[t] = sums[0] * dt + dy[t] * Dd;
+            ddelta[t] = sums[1] + sums[0] * u[t];
+            acc[N] += dy[t] * u[t];  /* dD */
         }
     }
     free(H);
@@ -212,29 +176,25 @@ static void run_$SUF(const job_$SUF *base, int nthreads, void *(*fn)(void *), in
     }
 }
 
-/* D, z, bias may be NULL; z is read with strides (zs0, zs1, zs2) so a transposed view needs no copy. */
-void scan_fwd_$SUF(const $T *u, const $T *delta, const $T *A, const $T *B, const $T *C, const $T *D, const $T *z,
-                   const $T *bias, $T *out, int64_t batch, int64_t dim, int64_t L, int64_t N, int64_t G,
-                   int64_t zs0, int64_t zs1, int64_t zs2, int softplus, int nthreads) {
-    job_$SUF job = {u, delta, A, B, C, D, z, bias, NULL, out, NULL, NULL, NULL, NULL, NULL, NULL,
-                    batch, dim, L, N, G, zs0, zs1, zs2, 0, 0, softplus};
+/* D may be NULL (no skip term). */
+void scan_fwd_$SUF(const $T *u, const $T *delta, const $T *A, const $T *B, const $T *C, const $T *D, $T *out,
+                   int64_t batch, int64_t dim, int64_t L, int64_t N, int64_t G, int nthreads) {
+    job_$SUF job = {u, delta, A, B, C, D, NULL, out, NULL, NULL, NULL, NULL, NULL, batch, dim, L, N, G, 0, 0};
     run_$SUF(&job, nthreads, fwd_rows_$SUF, 0, 0);
 }
 
-void scan_bwd_$SUF(const $T *u, const $T *delta, const $T *A, const $T *B, const $T *C, const $T *D, const $T *z,
-                   const $T *bias, const $T *dout, $T *du, $T *ddelta, $T *dz, $T *acc, $T *dB, $T *dC,
-                   int64_t batch, int64_t dim, int64_t L, int64_t N, int64_t G,
-                   int64_t zs0, int64_t zs1, int64_t zs2, int softplus, int nthreads) {
-    job_$SUF job = {u, delta, A, B, C, D, z, bias, dout, NULL, du, ddelta, dz, acc, dB, dC,
-                    batch, dim, L, N, G, zs0, zs1, zs2, 0, 0, softplus};
-    run_$SUF(&job, nthreads, bwd_rows_$SUF, dim * (N + 2), batch * G * L * N);
+void scan_bwd_$SUF(const $T *u, const $T *delta, const $T *A, const $T *B, const $T *C, const $T *D,
+                   const $T *dout, $T *du, $T *ddelta, $T *acc, $T *dB, $T *dC,
+                   int64_t batch, int64_t dim, int64_t L, int64_t N, int64_t G, int nthreads) {
+    job_$SUF job = {u, delta, A, B, C, D, dout, NULL, du, ddelta, acc, dB, dC, batch, dim, L, N, G, 0, 0};
+    run_$SUF(&job, nthreads, bwd_rows_$SUF, dim * (N + 1), batch * G * L * N);
 }
 """)
 
 SOURCE = (
     _PRELUDE
-    + _BODY.substitute(T="float", EXP="fast_expf", EXPX="expf", LOG1P="log1pf", SUF="f32")
-    + _BODY.substitute(T="double", EXP="exp", EXPX="exp", LOG1P="log1p", SUF="f64")
+    + _BODY.substitute(T="float", EXP="fast_expf", SUF="f32")
+    + _BODY.substitute(T="double", EXP="exp", SUF="f64")
 )
 _SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
 _MIN_WORK_PER_THREAD = 1 << 16  # state updates; below this a pthread costs more than it saves
@@ -266,43 +226,44 @@ def kernel_scan(
     delta_bias: Tensor | None,
     delta_softplus: bool,
 ) -> Tensor:
-    """The whole scan, bias/softplus/D/gate fused. u, delta: (b, d, L) contiguous; A: (d, N); B, C: (b, G, L, N)
-    contiguous; z: (b, d, L), any strides; all one dtype (float32/64) on CPU."""
-    return _KernelScan.apply(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
+    """The "kernel" backend: u, delta: (b, d, L) contiguous; A: (d, N); B, C: (b, G, L, N) contiguous; one
+    dtype (float32/64) on CPU. Recurrence and D skip in C; softplus(Δ + bias) and the silu(z) gate stay
+    vectorised torch ops (done per element in C they cost more than the scan itself when N is small)."""
+    if delta_bias is not None:
+        delta = delta + delta_bias[:, None]
+    if delta_softplus:
+        delta = F.softplus(delta)
+    y = _KernelScan.apply(u, delta.contiguous(), A, B, C, D)
+    return y if z is None else y * F.silu(z)
 
 
 class _KernelScan(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, u, delta, A, B, C, D, z, delta_bias, delta_softplus: bool) -> Tensor:
+    def forward(ctx, u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, D: Tensor | None) -> Tensor:
         batch, dim, L = u.shape
         G, N = B.shape[1], A.shape[1]
         out = torch.empty_like(u)
         getattr(load(), "scan_fwd_" + _SUFFIX[u.dtype])(
-            *_ptrs(u, delta, A, B, C, D, z, delta_bias, out),
-            batch, dim, L, N, G, *_z_strides(z), int(delta_softplus), _threads(batch * dim * L * N),
+            *_ptrs(u, delta, A, B, C, D, out), batch, dim, L, N, G, _threads(batch * dim * L * N)
         )
-        ctx.save_for_backward(u, delta, A, B, C, D, z, delta_bias)
-        ctx.delta_softplus = delta_softplus
+        ctx.save_for_backward(u, delta, A, B, C, D)
         return out
 
     @staticmethod
     def backward(ctx, dout: Tensor):
-        u, delta, A, B, C, D, z, delta_bias = ctx.saved_tensors
+        u, delta, A, B, C, D = ctx.saved_tensors
         batch, dim, L = u.shape
         G, N = B.shape[1], A.shape[1]
         nt = _threads(batch * dim * L * N)
+        dout = dout.contiguous()  # a named local: the C call must not see a freed temporary
         du, ddelta = torch.empty_like(u), torch.empty_like(u)
-        dz = None if z is None else torch.empty_like(u)
-        acc = u.new_zeros(nt, dim, N + 2)  # per thread: dA (N) | dD | dbias, summed below
+        acc = u.new_zeros(nt, dim, N + 1)  # per thread: dA (N) | dD, summed below
         dB, dC = u.new_zeros((nt,) + B.shape), u.new_zeros((nt,) + C.shape)
         getattr(load(), "scan_bwd_" + _SUFFIX[u.dtype])(
-            *_ptrs(u, delta, A, B, C, D, z, delta_bias, dout.contiguous(), du, ddelta, dz, acc, dB, dC),
-            batch, dim, L, N, G, *_z_strides(z), int(ctx.delta_softplus), nt,
+            *_ptrs(u, delta, A, B, C, D, dout, du, ddelta, acc, dB, dC), batch, dim, L, N, G, nt
         )
         acc = acc.sum(0)
-        dD = None if D is None else acc[:, N]
-        dbias = None if delta_bias is None else acc[:, N + 1]
-        return du, ddelta, acc[:, :N], dB.sum(0), dC.sum(0), dD, dz, dbias, None
+        return du, ddelta, acc[:, :N], dB.sum(0), dC.sum(0), None if D is None else acc[:, N]
 
 
 def _threads(work: int) -> int:
@@ -313,21 +274,17 @@ def _ptrs(*tensors: Tensor | None) -> list[ctypes.c_void_p]:
     dtype = tensors[0].dtype
     if dtype not in _SUFFIX:
         raise TypeError(f"selective-scan C kernel supports float32/float64, got {dtype}")
-    for i, t in enumerate(tensors):
-        if t is not None and (t.dtype != dtype or t.device.type != "cpu" or not (t.is_contiguous() or i == 6)):
+    for t in tensors:
+        if t is not None and (t.dtype != dtype or t.device.type != "cpu" or not t.is_contiguous()):
             raise ValueError(f"selective-scan C kernel needs contiguous CPU {dtype} tensors, got {t.dtype} {t.device}")
     return [ctypes.c_void_p(None if t is None else t.data_ptr()) for t in tensors]
-
-
-def _z_strides(z: Tensor | None) -> tuple[int, int, int]:
-    return (0, 0, 0) if z is None else z.stride()
 
 
 def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     p, i64, i32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
     for suf in _SUFFIX.values():
-        getattr(lib, "scan_fwd_" + suf).argtypes = [p] * 9 + [i64] * 8 + [i32] * 2
-        getattr(lib, "scan_bwd_" + suf).argtypes = [p] * 15 + [i64] * 8 + [i32] * 2
+        getattr(lib, "scan_fwd_" + suf).argtypes = [p] * 7 + [i64] * 5 + [i32]
+        getattr(lib, "scan_bwd_" + suf).argtypes = [p] * 12 + [i64] * 5 + [i32]
     return lib
 
 

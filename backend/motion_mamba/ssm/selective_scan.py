@@ -8,9 +8,7 @@ For every batch b, channel d and state n (A real, B and C input-dependent):
 `selective_scan` has the signature of mamba-ssm's `selective_scan_ref`. Backends (see `dispatch`):
 
 - "mamba_ssm": CUDA tensors with mamba-ssm importable → its fused `selective_scan_fn` does everything.
-- "kernel": a small C kernel compiled on first use (`cpu_kernel`) with a hand-written reverse-time backward;
-  it also fuses Δ's bias and softplus, the D skip and the silu(z) gate (fewer passes over (batch, dim, L) and
-  fewer ops per call, which dominate at the denoiser's tiny shapes).
+- "kernel": a small C kernel compiled on first use (`cpu_kernel`) with a hand-written reverse-time backward.
 - "torch": `torch_scan` below, the pure-PyTorch fallback (no compiler needed): `_TorchScan` runs the
   recurrence, the elementwise parts are ordinary autograd ops.
 

@@ -93,7 +93,7 @@ def run_stage(stage: str, args: argparse.Namespace, info):
     progress = not args.no_progress
     if stage == "vae":
         config = get_preset(args.preset or "demo")
-        train_set, val_set = _splits(load_split, data, config.vae.nfeats, config.fps, args.max_clips)
+        train_set, val_set = _splits(load_split, data, config.skeleton, args.max_clips)
         cfg = train_config(config.preset, "vae", **overrides(args))
         meta = {"stage": "vae", "preset": config.preset, "data": str(data), "model": config.to_dict()}
         return stages.run_vae(MotionModel(config), train_set, val_set, cfg, out / "vae", meta, info, progress)
@@ -114,7 +114,7 @@ def run_stage(stage: str, args: argparse.Namespace, info):
         model = MotionModel(config)
         model.vae.load_state_dict(vae_model.vae.state_dict())
         model.set_statistics(**vae_model.statistics())
-        train_set, val_set = _splits(load_split, data, config.vae.nfeats, config.fps, args.max_clips)
+        train_set, val_set = _splits(load_split, data, config.skeleton, args.max_clips)
         cfg = train_config(config.preset, "denoiser", **overrides(args))
         meta = {"stage": "denoiser", "preset": config.preset, "arch": config.denoiser.arch, "data": str(data),
                 "vae": str(Path(vae_path).resolve()), "model": config.to_dict()}
@@ -131,17 +131,19 @@ def run_stage(stage: str, args: argparse.Namespace, info):
         preset = args.preset or "demo"
         get_preset(preset)  # validates the name
         ecfg = evaluator_config(preset)
-        train_set, val_set = _splits(load_split, data, ecfg.nfeats, 20.0, args.max_clips)
+        train_set, val_set = _splits(load_split, data, ecfg.skeleton, args.max_clips)
         cfg = train_config(preset, "evaluator", **overrides(args))
         meta = {"stage": "evaluator", "preset": preset, "data": str(data), "evaluator": dataclasses.asdict(ecfg)}
         return stages.run_evaluator(ecfg, train_set, val_set, cfg, out, meta, info, progress)
     raise CLIError(f"unknown stage {stage!r}")
 
 
-def _splits(load_split, data: Path, nfeats: int, fps: float, max_clips: int):
-    train_set = load_split(data, "train", nfeats, fps, max_clips)
+def _splits(load_split, data: Path, skeleton: str, max_clips: int):
+    from ..data.humanml3d import DatasetError
+
+    train_set = load_split(data, "train", skeleton, max_clips)
     try:
-        val_set = load_split(data, "val", nfeats, fps, max_clips)
-    except FileNotFoundError:
+        val_set = load_split(data, "val", skeleton, max_clips)
+    except DatasetError:
         val_set = None  # validation is optional
     return train_set, val_set

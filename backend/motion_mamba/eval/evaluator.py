@@ -139,20 +139,19 @@ class EvaluatorNet(nn.Module):
         return pos + neg, {"pos": pos.detach(), "neg": neg.detach(), "top1": acc}
 
 
-def evaluator_statistics(features: Sequence[np.ndarray], nfeats: int, skeleton: str) -> tuple[np.ndarray, np.ndarray]:
-    """T2M evaluator Mean/Std: the dataset's group-averaged std, root and contact groups divided by feat_bias."""
-    from ..features import feature_slices, mean_std
+def evaluator_statistics(mean: np.ndarray, std: np.ndarray, skeleton: str) -> tuple[np.ndarray, np.ndarray]:
+    """T2M evaluator Mean/Std from the dataset's: root and contact groups' std divided by feat_bias."""
+    from ..features import feature_slices
     from ..skeleton import get_skeleton
 
     skel = get_skeleton(skeleton)
-    mean, std = mean_std(list(features), skel)
-    std = std.copy()
+    if np.shape(mean) != (skel.feature_dim,) or np.shape(std) != (skel.feature_dim,):
+        raise ValueError(f"dataset Mean/Std must be ({skel.feature_dim},) for {skel.name}, got {np.shape(mean)}")
+    std = np.array(std, dtype=np.float64)
     s = feature_slices(skel)
     for group in ("rot_vel", "lin_vel", "root_y", "contacts"):
         std[s[group]] /= FEAT_BIAS
-    if mean.shape != (nfeats,):
-        raise ValueError(f"evaluator statistics have {mean.shape[0]} dims, config says {nfeats}")
-    return mean.astype(np.float32), np.maximum(std, 1e-6).astype(np.float32)
+    return np.asarray(mean, np.float32), np.maximum(std, 1e-6).astype(np.float32)
 
 
 def crop_to_unit(features: np.ndarray, rng: np.random.Generator) -> np.ndarray:

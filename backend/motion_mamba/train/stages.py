@@ -7,7 +7,7 @@ and exports the result as a bundle.
    each training clip is encoded once up front (mean of q(z|x), standardised) instead of at every step.
 3. `evaluator`: the contrastive text-motion evaluator (`eval.evaluator`).
 
-Data items are (features (T, F) in dataset units, caption) pairs from `train.data.load_pairs`.
+Data items are (features (T, F) in dataset units, caption) pairs from a `train.data.ClipSet`.
 """
 
 from __future__ import annotations
@@ -164,16 +164,13 @@ def fit_latent_statistics(model: "MotionModel", pairs: Sequence[Pair], device: s
 # stage runners: train, then export the EMA weights as a bundle
 
 
-def run_vae(model: "MotionModel", train_pairs: Sequence[Pair], val_pairs: Sequence[Pair] | None,  # noqa: F821
+def run_vae(model: "MotionModel", train_pairs: "ClipSet", val_pairs: Sequence[Pair] | None,  # noqa: F821
             cfg: TrainConfig, run_dir: Path, run_meta: dict[str, Any], info: DistInfo,
             progress: bool = True) -> tuple[TrainResult, Path | None]:
-    from ..features import mean_std
     from ..model.checkpoint import save_bundle
-    from ..skeleton import get_skeleton
 
     model.to(info.device)
-    mean, std = mean_std([np.asarray(f, np.float64) for f, _ in train_pairs], get_skeleton(model.config.skeleton))
-    model.set_statistics(feature_mean=mean, feature_std=np.maximum(std, 1e-6))
+    model.set_statistics(feature_mean=train_pairs.mean, feature_std=np.maximum(train_pairs.std, 1e-6))
     task = VAETask(model)
     result = train(task, train_pairs, val_pairs, cfg, run_dir, run_meta, info, progress)
     bundle = None
@@ -205,12 +202,12 @@ def run_denoiser(model: "MotionModel", train_pairs: Sequence[Pair], val_pairs: S
     return result, bundle
 
 
-def run_evaluator(config: "EvaluatorConfig", train_pairs: Sequence[Pair], val_pairs: Sequence[Pair] | None,  # noqa: F821
+def run_evaluator(config: "EvaluatorConfig", train_pairs: "ClipSet", val_pairs: Sequence[Pair] | None,  # noqa: F821
                   cfg: TrainConfig, run_dir: Path, run_meta: dict[str, Any], info: DistInfo,
                   progress: bool = True) -> tuple[TrainResult, Path | None]:
     from ..eval.evaluator import EvaluatorTask, TextMotionEvaluator, evaluator_statistics
 
-    mean, std = evaluator_statistics([f for f, _ in train_pairs], config.nfeats, config.skeleton)
+    mean, std = evaluator_statistics(train_pairs.mean, train_pairs.std, config.skeleton)
     evaluator = TextMotionEvaluator(config, mean, std, info.device)
     task = EvaluatorTask(evaluator)
     result = train(task, train_pairs, val_pairs, cfg, run_dir, run_meta, info, progress)

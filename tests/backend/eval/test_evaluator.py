@@ -28,7 +28,8 @@ def _data(n: int, seed: int):
 def _evaluator(data):
     cfg = EvaluatorConfig(text_encoder="tiny", text_dim=32, movement_dim=32, motion_hidden=32, text_hidden=32,
                           embed_dim=16, dropout=0.0)
-    mean, std = evaluator_statistics([f for f, _ in data], cfg.nfeats, cfg.skeleton)
+    feats = np.concatenate([f for f, _ in data])
+    mean, std = evaluator_statistics(feats.mean(0), feats.std(0), cfg.skeleton)
     torch.manual_seed(0)
     return TextMotionEvaluator(cfg, mean, std)
 

@@ -64,4 +64,4 @@ def test_clear_errors(corpus, tmp_path, capsys):
     assert main(["train", "denoiser", "--data", str(corpus), "--out", str(tmp_path / "nope")]) == 2
     assert "no VAE bundle" in capsys.readouterr().err
     assert main(["train", "vae", "--preset", "test", "--data", str(tmp_path), "--out", str(tmp_path / "r")]) == 2
-    assert "train.txt: missing" in capsys.readouterr().err
+    assert "new_joint_vecs: folder missing" in capsys.readouterr().err

@@ -8,7 +8,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/backend: the shared FK clip builders
 from motion_fixtures import walk_clip  # noqa: E402
 
-from motion_mamba.features import joints_to_features
+from motion_mamba.features import joints_to_features, mean_std
 
 KINDS = [  # (caption, walk_clip kwargs)
     ("a person walks forward slowly", dict(speed=0.6)),
@@ -27,7 +27,7 @@ def write_tiny_corpus(root: Path, n_train: int = 24, n_val: int = 8, n_test: int
     for split, count in (("train", n_train), ("val", n_val), ("test", n_test)):
         for i in range(count):
             caption, kw = KINDS[i % len(KINDS)]
-            T = int(rng.integers(40, 64))
+            T = int(rng.integers(48, 72))
             feats = joints_to_features(walk_clip(T, **kw)).astype(np.float32)
             name = f"{n:06d}"
             np.save(root / "new_joint_vecs" / f"{name}.npy", feats)
@@ -35,6 +35,10 @@ def write_tiny_corpus(root: Path, n_train: int = 24, n_val: int = 8, n_test: int
                                                        f"someone: {caption}#x/X#0.0#0.0\n")
             ids[split].append(name)
             n += 1
+    train = np.concatenate([np.load(root / "new_joint_vecs" / f"{n}.npy") for n in ids["train"]])
+    mean, std = mean_std(train)
+    np.save(root / "Mean.npy", mean.astype(np.float32))
+    np.save(root / "Std.npy", np.maximum(std, 1e-6).astype(np.float32))
     for split, names in ids.items():
         (root / f"{split}.txt").write_text("\n".join(names) + "\n")
     return root

@@ -1,0 +1,153 @@
+"""The evaluation protocol end to end: test clips -> (real | generated) motion -> evaluator embeddings -> metrics,
+repeated R times with fresh captions, crops and seeds, reported as mean +- 95% CI (T2M `final_evaluations.py`).
+
+Per repetition, as T2M: every test clip gets one of its captions at random and a length cropped to a multiple of
+4 (`crop_to_unit`); generated motion is made for that caption and length. FID compares against the real clips'
+embeddings from a separate random crop pass, which is why "Real" scores a small non-zero FID. MultiModality uses
+`mm_samples` clips with `mm_repeats` generations each (T2M: 100 x 30).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Protocol, Sequence
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from . import metrics
+from .evaluator import Evaluator, crop_to_unit
+
+
+class Generator(Protocol):
+    """A text-to-motion method: raw dataset-unit features (T_i, F) for each (caption, frames, seed)."""
+
+    name: str
+
+    def __call__(self, captions: Sequence[str], frames: Sequence[int], seeds: Sequence[int]) -> list[np.ndarray]: ...
+
+
+@dataclass
+class EvalSettings:
+    repeats: int = 20  # REPLICATION_TIMES
+    mm_samples: int = 100  # MM_NUM_SAMPLES (0 disables MultiModality)
+    mm_repeats: int = 30  # MM_NUM_REPEATS
+    max_frames: int = 196
+    seed: int = 0
+    timing_sentences: int = 10  # batch-1 generations timed for "time per sentence" (after one warm-up)
+
+
+@dataclass
+class MethodResult:
+    name: str
+    summary: dict[str, tuple[float, float]]  # metric -> (mean, CI half-width)
+    repetitions: list[dict[str, float]] = field(default_factory=list)
+    seconds_per_sentence: float | None = None
+
+
+def _pad(clips: Sequence[np.ndarray]) -> tuple[np.ndarray, list[int]]:
+    lengths = [len(c) for c in clips]
+    out = np.zeros((len(clips), max(lengths), clips[0].shape[-1]), np.float32)
+    for i, c in enumerate(clips):
+        out[i, : len(c)] = c
+    return out, lengths
+
+
+def _embed(evaluator: Evaluator, clips: Sequence[np.ndarray]) -> np.ndarray:
+    feats, lengths = _pad(clips)
+    return evaluator.encode_motion(feats, lengths)
+
+
+def _draw(clips, rng: np.random.Generator, max_frames: int) -> tuple[list[str], list[np.ndarray]]:
+    captions = [c.captions[rng.integers(len(c.captions))] for c in clips]
+    crops = [crop_to_unit(c.features[:max_frames], rng) for c in clips]
+    return captions, crops
+
+
+def evaluate(evaluator: Evaluator, clips: Sequence, methods: Sequence[Generator], settings: EvalSettings,
+             progress: bool = True, log: Callable[[str], None] = print) -> list[MethodResult]:
+    """Rows for "Real" and each method, over `clips` (objects with `.features` (T, F) and `.captions`)."""
+    if len(clips) < metrics.R_PRECISION_GROUP:
+        raise ValueError(f"the evaluation split has {len(clips)} clips; R-Precision needs at least "
+                         f"{metrics.R_PRECISION_GROUP}")
+    if len(clips) < metrics.DIVERSITY_TIMES:
+        log(f"note: {len(clips)} test clips < {metrics.DIVERSITY_TIMES}: Diversity uses {len(clips)} pairs")
+    names = ["Real"] + [m.name for m in methods]
+    reps: dict[str, list[metrics.MetricSet]] = {n: [] for n in names}
+    bar = tqdm(total=settings.repeats * len(names), disable=not progress, desc="evaluate", dynamic_ncols=True)
+    for r in range(settings.repeats):
+        rng = np.random.default_rng([settings.seed, r])
+        _, reference = _draw(clips, rng, settings.max_frames)  # FID reference pass
+        real_emb = _embed(evaluator, reference)
+        captions, crops = _draw(clips, rng, settings.max_frames)
+        text_emb = evaluator.encode_text(captions)
+        frames = [len(c) for c in crops]
+        reps["Real"].append(metrics.compute_metrics(text_emb, _embed(evaluator, crops), real_emb, rng))
+        bar.update(1)
+        for m in methods:
+            seeds = [int(x) for x in rng.integers(0, 2**31, len(clips))]
+            gen = _embed(evaluator, m(captions, frames, seeds))
+            mm = _multimodality_embeddings(evaluator, m, captions, frames, rng, settings)
+            reps[m.name].append(metrics.compute_metrics(text_emb, gen, real_emb, rng, mm))
+            bar.update(1)
+    bar.close()
+    results = []
+    for name in names:
+        results.append(MethodResult(name, metrics.summarise(reps[name]), [x.as_dict() for x in reps[name]]))
+    for res, m in zip(results[1:], methods):
+        res.seconds_per_sentence = time_per_sentence(m, clips, settings)
+    return results
+
+
+def _multimodality_embeddings(evaluator: Evaluator, method: Generator, captions: list[str], frames: list[int],
+                              rng: np.random.Generator, settings: EvalSettings) -> np.ndarray | None:
+    if settings.mm_samples <= 0 or settings.mm_repeats < 2:
+        return None
+    idx = rng.choice(len(captions), min(settings.mm_samples, len(captions)), replace=False)
+    caps = [captions[i] for i in idx for _ in range(settings.mm_repeats)]
+    lens = [frames[i] for i in idx for _ in range(settings.mm_repeats)]
+    seeds = [int(x) for x in rng.integers(0, 2**31, len(caps))]
+    emb = _embed(evaluator, method(caps, lens, seeds))
+    return emb.reshape(len(idx), settings.mm_repeats, -1)
+
+
+def time_per_sentence(method: Generator, clips: Sequence, settings: EvalSettings) -> float | None:
+    """Seconds per sentence at batch 1 (AITS-style: text encoding, sampling and decoding; one warm-up call)."""
+    n = min(settings.timing_sentences, len(clips))
+    if n <= 0:
+        return None
+    method([clips[0].captions[0]], [min(len(clips[0].features), settings.max_frames)], [0])
+    t0 = time.perf_counter()
+    for i in range(n):
+        method([clips[i].captions[0]], [min(len(clips[i].features), settings.max_frames)], [i])
+    return (time.perf_counter() - t0) / n
+
+
+class BundleGenerator:
+    """Generates with a `MotionPipeline`'s model, returning de-normalised features (no joint recovery needed)."""
+
+    def __init__(self, pipe: "MotionPipeline", name: str | None = None, guidance: float | None = None,  # noqa: F821
+                 steps: int | None = None, solver: str = "dpm++", batch_size: int = 64):
+        self.pipe = pipe
+        self.name = name or pipe.info["name"]
+        self.guidance = guidance
+        self.steps = steps
+        self.solver = solver
+        self.batch_size = batch_size
+
+    @torch.inference_mode()
+    def __call__(self, captions: Sequence[str], frames: Sequence[int], seeds: Sequence[int]) -> list[np.ndarray]:
+        pipe, model = self.pipe, self.pipe.model
+        out: list[np.ndarray] = []
+        null = pipe.text_encoder.encode([""]).pooled[0]
+        for i in range(0, len(captions), self.batch_size):
+            caps = list(captions[i:i + self.batch_size])
+            lens = torch.tensor([min(int(f), pipe.max_frames) for f in frames[i:i + self.batch_size]])
+            noise = torch.stack([pipe.initial_noise(s) for s in seeds[i:i + self.batch_size]]).to(pipe.device)
+            text = pipe.text_encoder.encode(caps).pooled
+            z = pipe.diffusion.sample(model.denoiser, noise, text, null, self.guidance, self.solver, self.steps)
+            feats = model.denormalize_features(model.decode_latent(z, lens.to(pipe.device))).float().cpu().numpy()
+            out.extend(feats[j, : int(n)] for j, n in enumerate(lens))
+        return out

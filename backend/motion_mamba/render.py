@@ -166,7 +166,7 @@ def render_animation(joints: np.ndarray, fps: float, out: str | os.PathLike, tit
     os.close(fd)
     try:
         anim.save(tmp, writer=writer)
-        os.replace(tmp, out)
+        _publish(tmp, out)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -202,12 +202,20 @@ def contact_sheet(joints: np.ndarray, out: str | os.PathLike, title: str = "", f
     os.close(fd)
     try:
         fig.savefig(tmp, format="png")
-        os.replace(tmp, out)
+        _publish(tmp, out)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
         plt.close(fig)
     return out
+
+
+def _publish(tmp: str, out: Path) -> None:
+    """Move a finished temp file into place with the usual permissions (mkstemp creates it owner-only)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, out)
 
 
 def _wrap(text: str, width: int = 110) -> str:

@@ -139,7 +139,7 @@ def _jump_sample(kind):
 def _jump_build(kind):
     def build(state, p, rng):
         hop = kind == "hop"
-        H = {"low": 0.10, "high": 0.22}[p["height"]] * (0.45 if hop else 1.0) * rng.uniform(0.9, 1.1)
+        H = {"low": 0.14, "high": 0.28}[p["height"]] * (0.45 if hop else 1.0) * rng.uniform(0.9, 1.1)
         flight = 2 * np.sqrt(2 * H / G)
         dist = p.get("distance", 0.0)
         crouch, prep, land = (0.08, 0.35, 0.35) if hop else (0.2, 0.5, 0.45)
@@ -391,21 +391,21 @@ def _leg_build(kind):
             shift = envelope(n, 0.4, 0.4, 0.05, t[-1] - 0.05)
             tr.root_xz = tr.root_xz + heading_frame(tr.heading, np.stack(
                 [-SIDE[s] * 0.07 * shift, 0 * shift, 0 * shift], -1))[:, [0, 2]]
-            hi = {"low": 0.45, "high": 0.75}[p["height"]]
+            ext = {"low": [0.08, 0.4, 0.7], "high": [0.08, 0.7, 0.8]}[p["height"]]  # toe at full extension
             times, rel, pitch, w = [0.3, 0.45], [[0.11, 0.0, 0.07], [0.11, 0.1, 0.06]], [0.0, 0.2], [0.0, 1.0]
             for i in range(p["reps"]):
                 t0 = 0.45 + i * per
-                times += [t0 + 0.35 * per, t0 + 0.55 * per, t0 + 0.85 * per]
-                rel += [[0.1, 0.3, 0.25], [0.08, hi, 0.62], [0.1, 0.25, 0.2]]
-                pitch += [0.4, 0.8, 0.3]
-                w += [1.0, 1.0, 1.0]
+                times += [t0 + 0.35 * per, t0 + 0.52 * per, t0 + 0.62 * per, t0 + 0.85 * per]
+                rel += [[0.1, 0.35, 0.3], ext, ext, [0.1, 0.3, 0.25]]
+                pitch += [0.4, 0.8, 0.8, 0.3]
+                w += [1.0, 1.0, 1.0, 1.0]
             times += [times[-1] + 0.25 * per, times[-1] + 0.4 * per]
             rel += [[0.11, 0.08, 0.07], [0.11, 0.0, 0.07]]
             pitch += [0.0, 0.0]
             w += [1.0, 1.0]
             _plant_track(tr, s, times, rel, pitch, w)
             tr.toe[-1, s] = tr.toe[-2, s]
-            kick = keyed(n, times, [0.0, 0.0] + [0.3, 1.0, 0.2] * p["reps"] + [0.0, 0.0])
+            kick = keyed(n, times, [0.0, 0.0] + [0.3, 1.0, 1.0, 0.2] * p["reps"] + [0.0, 0.0])
             tr.spine[:, 0] = -0.25 * kick
             tr.tilt[:, 1] = SIDE[s] * 0.05 * shift
             tr.hand[:, :, 0] += (0.12 * kick)[:, None] * SIDE

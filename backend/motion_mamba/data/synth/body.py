@@ -194,15 +194,18 @@ def solve(tr: Tracks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     height = fit_height(tr)
     rot, root = _torso(tr, height)
     joints = forward_kinematics(root, rot)
-    glob = rot.copy()
-    for j in range(1, 22):
+    glob = rot.copy()  # global rotations; only the torso's are needed (limbs are still at rest here)
+    for j in (*SPINE, *COLLAR):
         glob[:, j] = qmul(glob[:, SMPL22.parents[j]], rot[:, j])
     n = len(tr)
     foot_q = _foot_quat(tr)
     for s in (LEFT, RIGHT):
         ankle = tr.toe[:, s] - qrot(foot_q[:, s], np.broadcast_to(_OFF[TOE[s]], (n, 3)))
-        # forward-and-up: forward when the leg hangs, up when the foot is out in front (sitting, kicking)
-        knee_pole = heading_frame(0.5 * (tr.foot_yaw[:, s] + tr.heading), np.array([0.0, 0.8, 1.0]))
+        # knees point forward, tilting up as the foot comes out in front (sitting, kicking): never along the leg
+        fwd = heading_frame(0.5 * (tr.foot_yaw[:, s] + tr.heading), np.array([0.0, 0.0, 1.0]))
+        leg = ankle - joints[:, HIP[s]]
+        ahead = np.clip(np.sum(leg * fwd, -1) / np.linalg.norm(leg, axis=-1), 0.0, 1.0)
+        knee_pole = fwd + 0.8 * ahead[:, None] * np.array([0.0, 1.0, 0.0])
         q_hip, q_knee = two_bone_ik(joints[:, HIP[s]], glob[:, PELVIS], _OFF[KNEE[s]], _OFF[ANKLE[s]],
                                     (1.0, 0.0, 0.0), 1.0, (0.0, 0.0, 1.0), ankle, knee_pole)
         rot[:, HIP[s]], rot[:, KNEE[s]] = q_hip, q_knee

@@ -138,9 +138,9 @@ def held_out_templates(family: str) -> list[int]:
 
 
 def _possessive(subject: str, rng: np.random.Generator) -> str:
-    if subject.endswith("man") and not subject.endswith("woman"):
+    if subject in ("a man", "the man"):
         return "his"
-    if subject.endswith("woman"):
+    if subject == "a woman":
         return "her"
     return ["their", "the"][int(rng.integers(2))]
 

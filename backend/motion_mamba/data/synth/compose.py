@@ -13,7 +13,7 @@ from .actions import FAMILIES, Params
 from .body import State, Tracks, solve
 from .curves import FPS, frames, wobble
 
-MIN_FRAMES, MAX_FRAMES = 40, 196  # HumanML3D clip lengths at 20 fps
+MIN_FRAMES, MAX_FRAMES = 44, 196  # HumanML3D clip lengths at 20 fps (>= 40 feature rows after the 1-frame loss)
 _RESERVE = 40  # frames kept free for each action still to come
 
 

@@ -68,22 +68,25 @@ def _sequence(kind: str, rng: np.random.Generator) -> list[str]:
             return seq
 
 
-def _captions(actions: list[Action], kind: str, rng: np.random.Generator) -> list[str]:
+def _captions(actions: list[Action], kind: str, rng: np.random.Generator) -> tuple[list[str], list[dict]]:
+    """Distinct captions (up to 3) and, per caption, the template and connector ids it was built from."""
     held = kind == "phrasing"
     out: list[str] = []
+    used: list[dict] = []
     for _ in range(50):
         subject = cap.SUBJECTS[int(rng.integers(len(cap.SUBJECTS)))]
-        phrases = []
-        for a in actions:
-            ids = cap.held_out_templates(a.family) if held else cap.train_templates(a.family)
-            phrases.append(cap.verb_phrase(a.family, ids[int(rng.integers(len(ids)))], a.params, subject, rng))
+        tids = [int(rng.choice(cap.held_out_templates(a.family) if held else cap.train_templates(a.family)))
+                for a in actions]
+        phrases = [cap.verb_phrase(a.family, t, a.params, subject, rng) for a, t in zip(actions, tids)]
         conns = cap.held_out_connectors() if held else cap.train_connectors()
-        text = cap.caption(subject, phrases, [conns[int(rng.integers(len(conns)))] for _ in phrases[1:]])
+        cids = [int(rng.choice(conns)) for _ in phrases[1:]]
+        text = cap.caption(subject, phrases, cids)
         if text not in out:
             out.append(text)
+            used.append({"templates": tids, "connectors": cids})
         if len(out) == CAPTIONS_PER_CLIP:
             break
-    return out
+    return out, used
 
 
 @dataclass
@@ -94,20 +97,25 @@ class Clip:
     actions: list[Action]
     joints: np.ndarray  # (T, 22, 3) canonical, float32
     captions: list[str]
+    grammar: list[dict]  # per caption: the template ids (one per action) and connector ids used
 
     def meta(self) -> dict:
         return {"id": self.id, "split": self.split, "kind": self.kind, "frames": int(len(self.joints)),
-                "actions": [a.to_json() for a in self.actions], "captions": self.captions}
+                "actions": [a.to_json() for a in self.actions], "captions": self.captions, "grammar": self.grammar}
 
 
 def make_clip(seed: int, index: int) -> Clip:
     """Clip `index` of the corpus with `seed`: the same arrays and captions on every machine and worker count."""
     kind = _kind(seed, index)
     rng = np.random.default_rng([seed, index, 2])
-    actions, joints = synthesize(_sequence(kind, rng), rng)
+    while True:
+        actions, joints = synthesize(_sequence(kind, rng), rng)
+        # a chain cut short to fit 196 frames may lose its held-out pair: a composition clip must keep one
+        if kind != "composition" or _has_held_out_pair([a.family for a in actions]):
+            break
     joints = canonicalize(joints).astype(np.float32)
     split = kind if kind in ("train", "val") else "test"
-    return Clip(f"{index:06d}", split, kind, actions, joints, _captions(actions, kind, rng))
+    return Clip(f"{index:06d}", split, kind, actions, joints, *_captions(actions, kind, rng))
 
 
 def _work(job: tuple[str, int, int]):

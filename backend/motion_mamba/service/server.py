@@ -238,7 +238,7 @@ class Server:
         self._send(peer, protocol.encode({
             "op": "hello", "id": req.id, "protocol": protocol.PROTOCOL_VERSION, "server": __version__,
             "model": info, "device": self.device, "limits": self.limits.as_dict(), "max_queue": self.queue.maxlen,
-            "max_batch": self.max_batch, "capabilities": list(CAPABILITIES), "authenticated": self.keys is not None,
+            "max_batch": self.max_batch, "capabilities": list(CAPABILITIES), "authenticated": self.keys is not None, "pid": os.getpid(),
             "error_codes": sorted(protocol.ERROR_CODES)}))
 
     def _op_status(self, peer: bytes, req: protocol.Request, _: str) -> None:

@@ -20,7 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from .mamba import init_dt_proj, s4d_real_A_log, ssm_scans
+from .mamba import causal_conv1d, init_dt_proj, s4d_real_A_log, ssm_scans
 
 
 class _IsolatedSSMs(nn.Module):
@@ -77,7 +77,7 @@ class _IsolatedSSMs(nn.Module):
 
     def _scan(self, xk: Tensor, L: int) -> Tensor:
         """xk: (B, k·E, L) pre-conv inputs of the k SSMs -> (B, k, E, L) SSM outputs (D skip included, no gate)."""
-        xk = F.silu(self.conv1d(xk)[..., :L])
+        xk = F.silu(causal_conv1d(xk, self.conv1d.weight, self.conv1d.bias))
         y = ssm_scans(
             xk,
             self.x_proj_weight,

@@ -162,8 +162,8 @@ static void run_$SUF(const job_$SUF *base, int nthreads, void *(*fn)(void *), in
         jobs[i] = *base;
         jobs[i].r0 = rows * i / nthreads;
         jobs[i].r1 = rows * (i + 1) / nthreads;
-        if (slab_acc) {
-            jobs[i].acc += i * slab_acc;
+        if (slab_acc) jobs[i].acc += i * slab_acc;
+        if (slab_BC) {
             jobs[i].dB += i * slab_BC;
             jobs[i].dC += i * slab_BC;
         }
@@ -174,6 +174,60 @@ static void run_$SUF(const job_$SUF *base, int nthreads, void *(*fn)(void *), in
         if (started[i]) pthread_join(threads[i], NULL);
         else fn(&jobs[i]);
     }
+}
+
+/* Causal depthwise conv, out_t = bias + sum_k w_k x_{t-K+1+k}, reusing job_$SUF: u = x (rows = batch*channels),
+   A = w (channels, K), D = bias, N = K; backward: du = dx, acc = per-thread (dw | dbias) slabs. */
+static void *conv_fwd_rows_$SUF(void *arg) {
+    const job_$SUF *j = (const job_$SUF *)arg;
+    const int64_t L = j->L, K = j->N;
+    for (int64_t r = j->r0; r < j->r1; ++r) {
+        const int64_t c = r % j->dim;
+        const $T *x = j->u + r * L, *w = j->A + c * K;
+        $T *out = j->out + r * L;
+        for (int64_t t = 0; t < L; ++t) out[t] = j->D ? j->D[c] : 0;
+        for (int64_t k = 0; k < K; ++k) {
+            const int64_t shift = K - 1 - k;  /* out_t += w_k x_{t - shift} */
+            for (int64_t t = shift; t < L; ++t) out[t] += w[k] * x[t - shift];
+        }
+    }
+    return NULL;
+}
+
+static void *conv_bwd_rows_$SUF(void *arg) {
+    const job_$SUF *j = (const job_$SUF *)arg;
+    const int64_t L = j->L, K = j->N;
+    for (int64_t r = j->r0; r < j->r1; ++r) {
+        const int64_t c = r % j->dim;
+        const $T *x = j->u + r * L, *w = j->A + c * K, *dy = j->dout + r * L;
+        $T *dx = j->du + r * L, *acc = j->acc + c * (K + 1);
+        memset(dx, 0, L * sizeof($T));
+        for (int64_t k = 0; k < K; ++k) {
+            const int64_t shift = K - 1 - k;
+            $T dw = 0;
+            for (int64_t t = shift; t < L; ++t) {
+                dx[t - shift] += w[k] * dy[t];
+                dw += dy[t] * x[t - shift];
+            }
+            acc[k] += dw;
+        }
+        $T db = 0;
+        for (int64_t t = 0; t < L; ++t) db += dy[t];
+        acc[K] += db;
+    }
+    return NULL;
+}
+
+void conv_fwd_$SUF(const $T *x, const $T *w, const $T *bias, $T *out, int64_t batch, int64_t channels, int64_t L,
+                   int64_t K, int nthreads) {
+    job_$SUF job = {x, NULL, w, NULL, NULL, bias, NULL, out, NULL, NULL, NULL, NULL, NULL, batch, channels, L, K, 1, 0, 0};
+    run_$SUF(&job, nthreads, conv_fwd_rows_$SUF, 0, 0);
+}
+
+void conv_bwd_$SUF(const $T *x, const $T *w, const $T *dout, $T *dx, $T *acc, int64_t batch, int64_t channels,
+                   int64_t L, int64_t K, int nthreads) {
+    job_$SUF job = {x, NULL, w, NULL, NULL, NULL, dout, NULL, dx, NULL, acc, NULL, NULL, batch, channels, L, K, 1, 0, 0};
+    run_$SUF(&job, nthreads, conv_bwd_rows_$SUF, channels * (K + 1), 0);
 }
 
 /* D may be NULL (no skip term). */
@@ -266,6 +320,40 @@ class _KernelScan(torch.autograd.Function):
         return du, ddelta, acc[:, :N], dB.sum(0), dC.sum(0), None if D is None else acc[:, N]
 
 
+def kernel_causal_conv1d(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """Depthwise causal conv, = F.conv1d(x, weight, bias, padding=K-1, groups=C)[..., :L]. x: (B, C, L);
+    weight: (C, 1, K). oneDNN's depthwise conv backward is 2-10x slower than this loop at the denoiser's shapes."""
+    return _KernelConv.apply(x.contiguous(), weight, bias)
+
+
+class _KernelConv(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        batch, channels, L = x.shape
+        K = weight.shape[-1]
+        w = weight.reshape(channels, K).contiguous()
+        out = torch.empty_like(x)
+        getattr(load(), "conv_fwd_" + _SUFFIX[x.dtype])(
+            *_ptrs(x, w, bias, out), batch, channels, L, K, _threads(batch * channels * L * K)
+        )
+        ctx.save_for_backward(x, w)
+        ctx.has_bias = bias is not None
+        return out
+
+    @staticmethod
+    def backward(ctx, dout: Tensor):
+        x, w = ctx.saved_tensors
+        batch, channels, L = x.shape
+        K = w.shape[1]
+        nt = _threads(batch * channels * L * K)
+        dout = dout.contiguous()  # a named local: the C call must not see a freed temporary
+        dx = torch.empty_like(x)
+        acc = x.new_zeros(nt, channels, K + 1)  # per thread: dw (K) | dbias
+        getattr(load(), "conv_bwd_" + _SUFFIX[x.dtype])(*_ptrs(x, w, dout, dx, acc), batch, channels, L, K, nt)
+        acc = acc.sum(0)
+        return dx, acc[:, :K].reshape(channels, 1, K), acc[:, K] if ctx.has_bias else None
+
+
 def _threads(work: int) -> int:
     return max(1, min(torch.get_num_threads(), work // _MIN_WORK_PER_THREAD))
 
@@ -285,6 +373,8 @@ def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     for suf in _SUFFIX.values():
         getattr(lib, "scan_fwd_" + suf).argtypes = [p] * 7 + [i64] * 5 + [i32]
         getattr(lib, "scan_bwd_" + suf).argtypes = [p] * 12 + [i64] * 5 + [i32]
+        getattr(lib, "conv_fwd_" + suf).argtypes = [p] * 4 + [i64] * 4 + [i32]
+        getattr(lib, "conv_bwd_" + suf).argtypes = [p] * 5 + [i64] * 4 + [i32]
     return lib
 
 

@@ -22,6 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from . import dispatch
 from .selective_scan import selective_scan
 
 
@@ -85,7 +86,7 @@ class Mamba(nn.Module):
         """hidden_states: (B, L, d_model) -> (B, L, d_model)"""
         L = hidden_states.shape[1]
         x, z = self.in_proj(hidden_states).transpose(1, 2).chunk(2, dim=1)  # (B, E, L) each
-        x = self.act(self.conv1d(x)[..., :L])  # causal: drop the d_conv-1 look-ahead outputs
+        x = self.act(causal_conv1d(x, self.conv1d.weight, self.conv1d.bias))
         y = ssm_scans(
             x,
             self.x_proj.weight[None],
@@ -118,13 +119,27 @@ def ssm_scans(
     Bsz, kE, L = x.shape
     k, _, E = x_proj_weight.shape
     N = A_log.shape[-1]
-    x_dbl = torch.matmul(x_proj_weight, x.view(Bsz, k, E, L))  # (B, k, R+2N, L)
-    dt, B, C = torch.split(x_dbl, [dt_rank, N, N], dim=2)
-    dt = torch.matmul(dt_proj_weight, dt).reshape(Bsz, kE, L)  # dt_proj without bias: the scan adds it
+    # Projections token-major, one (B·L, E) matmul per SSM (not B·k tiny ones); as mamba_simple: "(b l) d".
+    xt = x.view(Bsz, k, E, L).permute(1, 0, 3, 2).reshape(k, Bsz * L, E)
+    x_dbl = torch.bmm(xt, x_proj_weight.transpose(1, 2))  # (k, B·L, R+2N)
+    dt = torch.bmm(x_dbl[..., :dt_rank], dt_proj_weight.transpose(1, 2))  # dt_proj without bias: the scan adds it
+    dt = dt.view(k, Bsz, L, E).permute(1, 0, 3, 2).reshape(Bsz, kE, L)
+    B, C = x_dbl[..., dt_rank:].view(k, Bsz, L, 2 * N).permute(1, 0, 3, 2).split(N, dim=2)  # (B, k, N, L) each
     A = -torch.exp(A_log.float())  # (k·E, N)
     return selective_scan(
         x, dt, A, B, C, D.float(), z=z, delta_bias=dt_proj_bias.float(), delta_softplus=True
     )
+
+
+def causal_conv1d(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """mamba_simple's `conv1d(x)[..., :L]`: depthwise, padded d_conv-1 on both sides, look-ahead outputs dropped.
+    x: (B, C, L), weight: (C, 1, d_conv). On the "kernel" backend a C loop (oneDNN's depthwise conv backward
+    is 2-10x slower at the denoiser's shapes)."""
+    if dispatch.backend_for(x) == "kernel" and x.dtype in (torch.float32, torch.float64) and weight.dtype == x.dtype:
+        from .cpu_kernel import kernel_causal_conv1d
+
+        return kernel_causal_conv1d(x, weight, bias)
+    return F.conv1d(x, weight, bias, padding=weight.shape[-1] - 1, groups=x.shape[1])[..., : x.shape[-1]]
 
 
 def init_dt_proj(

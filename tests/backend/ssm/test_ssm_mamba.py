@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 from motion_mamba.ssm import Mamba, selective_scan_ref
+from motion_mamba.ssm.mamba import causal_conv1d
 
 
 def mamba_simple_keys(d_model, d_state=16, d_conv=4, expand=2):
@@ -97,3 +98,14 @@ def test_causal(backend):
     y[:, 7:] = torch.randn(1, 5, 16)
     with torch.no_grad():
         torch.testing.assert_close(m(x)[:, :7], m(y)[:, :7])
+
+
+@pytest.mark.parametrize("shape", [(2, 6, 9), (3, 4, 2)])  # L shorter than the kernel too
+def test_causal_conv1d_equals_padded_conv(backend, shape):
+    x = torch.randn(shape, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(shape[1], 1, 4, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(shape[1], dtype=torch.float64, requires_grad=True)
+    expected = F.conv1d(x, w, b, padding=3, groups=shape[1])[..., : shape[2]]
+    torch.testing.assert_close(causal_conv1d(x, w, b), expected)
+    torch.testing.assert_close(causal_conv1d(x, w, None), expected - b[:, None])
+    assert torch.autograd.gradcheck(causal_conv1d, (x, w, b))

@@ -80,7 +80,7 @@ def _loco_sample(kind: str):
         p: Params = {"speed": _speed(rng, short)}
         if kind in ("walk", "jog", "run", "sneak", "walk_backwards"):
             p["distance"] = float(np.round(rng.uniform(1.5, 3.0) if short else rng.uniform(2.0, 7.0), 1))
-            if kind == "walk_backwards":
+            if kind in ("walk_backwards", "sneak"):
                 p["distance"] = min(p["distance"], 3.0)
         if kind == "side_step":
             p["direction"] = _pick(rng, ["left", "right"])

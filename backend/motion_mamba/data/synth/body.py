@@ -193,10 +193,13 @@ def solve(tr: Tracks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Tracks -> (local rotations (n,22,4), root translation (n,3), joints (n,22,3))."""
     height = fit_height(tr)
     rot, root = _torso(tr, height)
-    joints = forward_kinematics(root, rot)
-    glob = rot.copy()  # global rotations; only the torso's are needed (limbs are still at rest here)
-    for j in (*SPINE, *COLLAR):
-        glob[:, j] = qmul(glob[:, SMPL22.parents[j]], rot[:, j])
+    # torso forward kinematics: global rotations and positions down to the hips and shoulders
+    glob, joints = rot.copy(), np.zeros(rot.shape[:2] + (3,))
+    joints[:, PELVIS] = root
+    for j in (*HIP, *SPINE, *COLLAR, *SHOULDER):
+        p = SMPL22.parents[j]
+        glob[:, j] = qmul(glob[:, p], rot[:, j])
+        joints[:, j] = joints[:, p] + qrot(glob[:, p], np.broadcast_to(_OFF[j], root.shape))
     n = len(tr)
     foot_q = _foot_quat(tr)
     for s in (LEFT, RIGHT):

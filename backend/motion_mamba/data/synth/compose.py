@@ -26,6 +26,17 @@ class Action:
         return {"family": self.family, "params": self.params}
 
 
+def _fit(name: str, state: State, budget: int, rng: np.random.Generator) -> tuple[Params, Tracks] | None:
+    """Sample the family's parameters until it fits `budget` frames (the briefer variants after two tries)."""
+    fam = FAMILIES[name]
+    for attempt in range(6):
+        params = fam.sample(rng, attempt >= 2)
+        tr = fam.build(state, params, rng)
+        if len(tr) <= budget:
+            return params, tr
+    return None
+
+
 def plan(families: list[str], rng: np.random.Generator) -> tuple[list[Action], Tracks]:
     """Sample parameters so the chain fits in MAX_FRAMES (briefer variants first, then dropping trailing actions)."""
     state = State.start()
@@ -34,14 +45,13 @@ def plan(families: list[str], rng: np.random.Generator) -> tuple[list[Action], T
     used = 0
     for i, name in enumerate(families):
         fam = FAMILIES[name]
-        budget = MAX_FRAMES - used - _RESERVE * (len(families) - i - 1)
-        for attempt in range(5):
-            params = fam.sample(rng, attempt >= 2)
-            tr = fam.build(state, params, rng)
-            if len(tr) <= budget:
-                break
-        else:
+        fitted = _fit(name, state, MAX_FRAMES - used - _RESERVE * (len(families) - i - 1), rng)
+        if fitted is None and i + 1 < len(families):
+            families = families[: i + 1]  # make room by dropping the actions after this one
+            fitted = _fit(name, state, MAX_FRAMES - used, rng)
+        if fitted is None:
             break
+        params, tr = fitted
         actions.append(Action(name, params))
         parts.append(tr)
         used += len(tr)

@@ -44,10 +44,10 @@ def plan(families: list[str], rng: np.random.Generator) -> tuple[list[Action], T
     parts: list[Tracks] = []
     used = 0
     for i, name in enumerate(families):
-        fam = FAMILIES[name]
+        last = i + 1 == len(families)
         fitted = _fit(name, state, MAX_FRAMES - used - _RESERVE * (len(families) - i - 1), rng)
-        if fitted is None and i + 1 < len(families):
-            families = families[: i + 1]  # make room by dropping the actions after this one
+        if fitted is None and not last:
+            last = True  # make room by dropping the actions after this one
             fitted = _fit(name, state, MAX_FRAMES - used, rng)
         if fitted is None:
             break
@@ -56,6 +56,8 @@ def plan(families: list[str], rng: np.random.Generator) -> tuple[list[Action], T
         parts.append(tr)
         used += len(tr)
         state = tr.end_state()
+        if last:
+            break
     if not parts:
         raise RuntimeError(f"no action of {families} fits in {MAX_FRAMES} frames")
     if used < MIN_FRAMES:

@@ -33,19 +33,15 @@ def load_clip(path: str | os.PathLike, dataset_root: str | os.PathLike | None = 
         raise FileNotFoundError(f"{p}: no such clip file")
     text, skel = "", SMPL22
     if p.suffix == ".npz":
-        with np.load(p, allow_pickle=False) as z:
-            if "joints" not in z.files:
-                raise ValueError(f"{p}: no 'joints' array (keys: {', '.join(z.files)})")
-            joints = np.asarray(z["joints"], dtype=np.float64)
-            fps = float(z["fps"]) if "fps" in z.files else 20.0
-            text = str(z["text"]) if "text" in z.files else ""
-            if "skeleton" in z.files:
-                skel = get_skeleton(str(z["skeleton"]))
+        from .motion_io import load_motion
+
+        motion = load_motion(p)
+        joints, fps, text, skel = np.asarray(motion.joints, dtype=np.float64), motion.fps, motion.text, motion.skel
     elif p.suffix == ".npy":
         arr = np.load(p, allow_pickle=False)
         if arr.ndim == 3 and arr.shape[-1] == 3:
-            joints = arr.astype(np.float64)
             skel = SMPL22 if arr.shape[1] == 22 else get_skeleton("kit21")
+            joints = arr.astype(np.float64) / skel.unit_scale  # KIT-ML stores millimetres
         elif arr.ndim == 2 and arr.shape[1] in (263, 251):
             from .features import features_to_joints
 

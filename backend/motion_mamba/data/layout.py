@@ -87,6 +87,9 @@ class LayoutWriter:
         np.save(self.root / "Std.npy", std)
         for name, text in (extra or {}).items():
             (self.root / name).write_text(text, encoding="utf-8")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self.root, 0o777 & ~umask)  # mkdtemp made it owner-only
         if self.out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.old-", dir=self.out.parent))
             os.replace(self.out, old / "x")

@@ -18,7 +18,10 @@ setup() {
 
 cmd="${1:-}"; shift || true
 case "$cmd" in
-    demo) setup; exec .venv/bin/motion-mamba demo "$@" ;;
+    demo)
+        setup
+        .venv/bin/motion-mamba demo --out out/demo "$@"
+        exec .venv/bin/python scripts/blender_demo.py out/demo ;;
     test) setup; exec .venv/bin/python -m pytest -q "$@" ;;
     *) echo "usage: ./run.sh demo|test [args]" >&2; exit 2 ;;
 esac

@@ -13,7 +13,6 @@ from motion_mamba.data.synth.compose import MAX_FRAMES, MIN_FRAMES
 from motion_mamba.data.synth.corpus import HELD_OUT_PAIRS, generate, held_out_pair, make_clip
 from motion_mamba.features import features_to_joints
 from motion_mamba.metrics_physical import bone_length_error, physical_report, summarize
-from motion_mamba.skeleton import SMPL22
 
 REQUIRED = {"walk", "jog", "run", "sneak", "walk_backwards", "side_step", "turn", "circle", "jump", "jump_forward",
             "hop", "wave", "raise_arms", "clap", "punch", "point", "reach_up", "throw", "kick", "squat", "lunge",

@@ -16,9 +16,9 @@ from .skeleton import SMPL22, Skeleton, get_skeleton
 
 # (screen x, screen y) per view as (axis index, sign)
 VIEWS = {
-    "front": ((0, -1.0), (1, 1.0)),
-    "side": ((2, 1.0), (1, 1.0)),
-    "top": ((0, -1.0), (2, 1.0)),
+    "front": ((0, 1.0), (1, 1.0)),  # camera on +Z looking back at the figure: its left (+X) is screen right
+    "side": ((2, 1.0), (1, 1.0)),  # camera on -X (the figure's right side): forward is screen right
+    "top": ((0, -1.0), (2, 1.0)),  # from above, forward (+Z) up the screen
 }
 
 

@@ -109,3 +109,24 @@ def test_causal_conv1d_equals_padded_conv(backend, shape):
     torch.testing.assert_close(causal_conv1d(x, w, b), expected)
     torch.testing.assert_close(causal_conv1d(x, w, None), expected - b[:, None])
     assert torch.autograd.gradcheck(causal_conv1d, (x, w, b))
+
+
+def test_causal_conv1d_multithreaded():
+    from motion_mamba.ssm import dispatch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    dispatch.set_backend("kernel")
+    try:
+        x = torch.randn(2, 64, 300, requires_grad=True)  # 2·64·300·4 taps: split over 2 threads
+        w = torch.randn(64, 1, 4, requires_grad=True)
+        b = torch.randn(64, requires_grad=True)
+        out = causal_conv1d(x, w, b)
+        expected = F.conv1d(x, w, b, padding=3, groups=64)[..., :300]
+        torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+        g = torch.randn_like(out)
+        for got, want in zip(torch.autograd.grad(out, (x, w, b), g), torch.autograd.grad(expected, (x, w, b), g)):
+            torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+    finally:
+        torch.set_num_threads(threads)
+        dispatch.set_backend(None)

@@ -70,16 +70,17 @@ def test_held_out_split_property():
     assert kinds.get("phrasing", 0) > 10 and kinds.get("composition", 0) > 10 and kinds["train"] > 250
 
 
-def test_physical_plausibility_over_500_clips():
-    """Numbers for the record (-s shows them); bounds: skating < 2 cm/s, penetration <= 1 cm, exact bones."""
+def test_physical_plausibility_over_500_clips(capsys):
+    """Numbers for the record (printed past pytest's capture); bounds: skating < 2 cm/s, penetration <= 1 cm."""
     reports, worst_bone = [], 0.0
     for i in range(500):
         joints = make_clip(11, i).joints.astype(np.float64)
         reports.append(physical_report(joints, 20.0))
         worst_bone = max(worst_bone, bone_length_error(joints, reference="standard"))
     s = summarize(reports)
-    print("\nphysical checks over 500 synthetic clips:", json.dumps({k: round(v, 4) for k, v in s.items()}),
-          f"bone error vs standard {worst_bone * 1000:.4f} mm")
+    with capsys.disabled():
+        print("\nphysical checks over 500 synthetic clips:", json.dumps({k: round(v, 4) for k, v in s.items()}),
+              f"bone error vs standard {worst_bone * 1000:.4f} mm")
     assert s["skate_speed_cm_s"] < 2.0
     assert s["penetration_max_cm"] <= 1.0
     assert worst_bone < 1e-3 and s["bone_error_max_mm"] < 1.0

@@ -64,9 +64,13 @@ def step(state: State, move_s: float, fwd: float, side: float, turn: float, gait
     n = max(n, frames(move_s) + 2)
     t = timeline(n)
     # 2) pelvis path: speed envelope, heading by the integrated turn rate, position by the rotated velocity
-    # accelerate at about 2.5 m/s^2 and brake at 3 m/s^2, so first and last steps stay short
-    ramp = envelope(n, rise=min(max(0.5, speed / 2.5), move_s / 2.5), fall=min(max(0.6, speed / 3.0), move_s / 2.5),
-                    end=move_s)
+    # accelerate at about 2.5 m/s^2 and brake at 3 m/s^2, so first and last steps stay short; a move too brief
+    # to reach the requested speed at those rates peaks lower
+    rise, fall = max(0.5, speed / 2.5), max(0.6, speed / 3.0)
+    if rise + fall > move_s:
+        k = move_s / (rise + fall)
+        rise, fall, fwd, side, speed = rise * k, fall * k, fwd * k, side * k, speed * k
+    ramp = envelope(n, rise=rise, fall=fall, end=move_s)
     ramp_sum = max(ramp.sum() / FPS, 1e-6)
     heading = state.heading + np.cumsum(ramp * turn / ramp_sum) / FPS
     heading = np.concatenate([[state.heading], heading[:-1]])

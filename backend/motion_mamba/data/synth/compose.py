@@ -66,8 +66,12 @@ def plan(families: list[str], rng: np.random.Generator) -> tuple[list[Action], T
 
 
 def finish(tr: Tracks, rng: np.random.Generator) -> Tracks:
-    """Add idle secondary motion and smooth the posture channels (sigma 1 frame) across action boundaries."""
+    """Add a per-clip posture style and idle secondary motion; smooth the posture channels (sigma 1 frame)."""
     n = len(tr)
+    # style: how this "actor" carries themself (slouch, head carriage, arms a little out or forward)
+    tr.spine = tr.spine + np.array([rng.uniform(-0.04, 0.08), 0.0, 0.0])
+    tr.neck = tr.neck + np.array([rng.uniform(-0.1, 0.1), 0.0, 0.0])
+    tr.hand = tr.hand + np.array([rng.uniform(0.0, 0.04), 0.0, rng.uniform(-0.02, 0.04)]) * np.array([[1, 1, 1], [-1, 1, 1]])
     tr.spine = tr.spine + np.stack([wobble(rng, n, 0.03), wobble(rng, n, 0.02), wobble(rng, n, 0.03)], -1)
     tr.neck = tr.neck + np.stack([wobble(rng, n, 0.05), wobble(rng, n, 0.03), wobble(rng, n, 0.08)], -1)
     tr.hand = tr.hand + np.stack([wobble(rng, n, 0.01) for _ in range(6)], -1).reshape(n, 2, 3)

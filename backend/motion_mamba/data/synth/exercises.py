@@ -155,8 +155,8 @@ def body_build(kind):
             return tr
         if kind == "spin":
             ang = 2 * np.pi * p["turns"] * (1 if p["direction"] == "left" else -1)
-            g = type(SHUFFLE)(**{**SHUFFLE.__dict__, "cadence": 2.6 * k})
-            tr = step(state, abs(ang) / (np.deg2rad(300) * k) + 0.3, 0.0, 0.0, ang, g, rng)
+            g = type(SHUFFLE)(**{**SHUFFLE.__dict__, "cadence": 3.0 * k})
+            tr = step(state, abs(ang) / (np.deg2rad(260) * k) + 0.3, 0.0, 0.0, ang, g, rng)
             out = envelope(len(tr), 0.4, 0.4)
             tr.hand = tr.hand + (np.array([[0.25, 0.2, 0.0], [-0.25, 0.2, 0.0]]) * out[:, None, None])
             return tr

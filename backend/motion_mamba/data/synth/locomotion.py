@@ -102,6 +102,7 @@ def step(state: State, move_s: float, fwd: float, side: float, turn: float, gait
             inswing = sel & (t < te)
             tr.foot_pitch[inswing, foot] = heel * (1.0 - ease((t[inswing] - ts) / (0.6 * swing)))
             cur, cur_yaw = nxt, yaw
+    _clear_feet(tr, t, swings, swing)
     # 4) upper body: counter-rotating pelvis and shoulders, arms swinging against the legs, lean and bob
     right_first = swings[0][1] if lead == 1 else swings[0][1] + Ts
     psi = 2 * np.pi * (t - right_first) / Tc
@@ -122,3 +123,21 @@ def step(state: State, move_s: float, fwd: float, side: float, turn: float, gait
     arms[:, 1, 2] -= swing_amp * fr
     tr.hand = arms
     return tr
+
+
+def _clear_feet(tr: Tracks, t: np.ndarray, swings: list, swing: float, clear: float = 0.18) -> None:
+    """Bow a swing path outwards where it would cut through the other foot (turning steps arc around the body)."""
+    for foot, ts, te, _ in swings:
+        sel = (t >= ts) & (t <= te)
+        if not sel.any():
+            continue
+        gap = (tr.toe[sel, foot] - tr.toe[sel, 1 - foot])[:, [0, 2]]
+        dist = np.linalg.norm(gap, axis=-1)
+        need = clear - dist.min()
+        if need <= 0:
+            continue
+        k = int(dist.argmin())
+        lateral = heading_frame(np.array(tr.heading[sel][k]), np.array([SIDE[foot], 0.0, 0.0]))
+        u = np.clip((t[sel] - ts) / swing, 0.0, 1.0)
+        tr.toe[sel, foot] += need * np.sin(np.pi * u)[:, None] ** 2 * lateral
+

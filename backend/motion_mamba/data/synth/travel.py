@@ -47,12 +47,15 @@ def loco_build(kind: str):
             fwd = -v if kind == "walk_backwards" else v
             return step(state, p["distance"] / v + 0.6, fwd, 0.0, 0.0, gait, rng)
         if kind == "side_step":
-            side = 0.35 * (0.7 + 0.3 * k) * (1 if p["direction"] == "left" else -1)
-            return step(state, p["steps"] / SHUFFLE.cadence * 2 + 0.3, 0.0, side, 0.0, SHUFFLE, rng)
+            # ~0.2 m per stride: the trailing foot closes to ~12 cm from the lead foot (toes), never crossing it
+            gait = type(SHUFFLE)(**{**SHUFFLE.__dict__, "cadence": 2.2})
+            side = 0.2 * (0.7 + 0.3 * k) * (1 if p["direction"] == "left" else -1)
+            return step(state, p["steps"] / gait.cadence * 2 + 0.3, 0.0, side, 0.0, gait, rng)
         if kind == "turn":
             ang = np.deg2rad(p["angle"]) * (1 if p["direction"] == "left" else -1)
-            secs = abs(ang) / (np.deg2rad(110) * k) + 0.4
-            return step(state, secs, 0.0, 0.0, ang, SHUFFLE, rng)
+            secs = abs(ang) / (np.deg2rad(90) * k) + 0.4
+            gait = type(SHUFFLE)(**{**SHUFFLE.__dict__, "cadence": 2.0})
+            return step(state, secs, 0.0, 0.0, ang, gait, rng)
         # circle / curve: turn while walking forward
         ang = (2 * np.pi if p["shape"] == "circle" else np.deg2rad(rng.uniform(70, 120))) * (1 if p["direction"] == "left" else -1)
         v = 1.0 * (0.75 + 0.25 * k)

@@ -37,6 +37,8 @@ class EvalSettings:
     max_frames: int = 196
     seed: int = 0
     timing_sentences: int = 10  # batch-1 generations timed for "time per sentence" (after one warm-up)
+    skeleton: str = "smpl22"
+    fps: float = 20.0
 
 
 @dataclass
@@ -45,6 +47,19 @@ class MethodResult:
     summary: dict[str, tuple[float, float]]  # metric -> (mean, CI half-width)
     repetitions: list[dict[str, float]] = field(default_factory=list)
     seconds_per_sentence: float | None = None
+    physical: dict[str, float] = field(default_factory=dict)  # metrics_physical.summarize, first repetition
+
+
+def physical_summary(clips: Sequence[np.ndarray], skeleton: str, fps: float) -> dict[str, float]:
+    """Foot skating, floor penetration, jerk, bone-length error of feature clips, decoded to joints in metres."""
+    from ..features import features_to_joints
+    from ..metrics_physical import physical_report, summarize
+    from ..skeleton import get_skeleton
+
+    skel = get_skeleton(skeleton)
+    reports = [physical_report(features_to_joints(np.asarray(c, np.float64), skel) / skel.unit_scale, fps, skel)
+               for c in clips]
+    return summarize(reports)
 
 
 def _pad(clips: Sequence[np.ndarray]) -> tuple[np.ndarray, list[int]]:
@@ -76,6 +91,7 @@ def evaluate(evaluator: Evaluator, clips: Sequence, methods: Sequence[Generator]
         log(f"note: {len(clips)} test clips < {metrics.DIVERSITY_TIMES}: Diversity uses {len(clips)} pairs")
     names = ["Real"] + [m.name for m in methods]
     reps: dict[str, list[metrics.MetricSet]] = {n: [] for n in names}
+    physical: dict[str, dict[str, float]] = {}
     bar = tqdm(total=settings.repeats * len(names), disable=not progress, desc="evaluate", dynamic_ncols=True)
     for r in range(settings.repeats):
         rng = np.random.default_rng([settings.seed, r])
@@ -85,17 +101,23 @@ def evaluate(evaluator: Evaluator, clips: Sequence, methods: Sequence[Generator]
         text_emb = evaluator.encode_text(captions)
         frames = [len(c) for c in crops]
         reps["Real"].append(metrics.compute_metrics(text_emb, _embed(evaluator, crops), real_emb, rng))
+        if r == 0:
+            physical["Real"] = physical_summary(crops, settings.skeleton, settings.fps)
         bar.update(1)
         for m in methods:
             seeds = [int(x) for x in rng.integers(0, 2**31, len(clips))]
-            gen = _embed(evaluator, m(captions, frames, seeds))
+            generated = m(captions, frames, seeds)
+            if r == 0:
+                physical[m.name] = physical_summary(generated, settings.skeleton, settings.fps)
+            gen = _embed(evaluator, generated)
             mm = _multimodality_embeddings(evaluator, m, captions, frames, rng, settings)
             reps[m.name].append(metrics.compute_metrics(text_emb, gen, real_emb, rng, mm))
             bar.update(1)
     bar.close()
     results = []
     for name in names:
-        results.append(MethodResult(name, metrics.summarise(reps[name]), [x.as_dict() for x in reps[name]]))
+        results.append(MethodResult(name, metrics.summarise(reps[name]), [x.as_dict() for x in reps[name]],
+                                    physical=physical[name]))
     for res, m in zip(results[1:], methods):
         res.seconds_per_sentence = time_per_sentence(m, clips, settings)
     return results

@@ -32,6 +32,21 @@ def markdown_table(results: Sequence[MethodResult], extra_columns: Sequence[str]
     return "\n".join(lines)
 
 
+PHYSICAL_COLUMNS = [("skate_speed_cm_s", "foot skate cm/s↓"), ("penetration_mean_cm", "penetration cm↓"),
+                    ("jerk_mean", "jerk m/s³↓"), ("bone_error_max_mm", "bone err mm↓")]
+
+
+def physical_table(results: Sequence[MethodResult]) -> str:
+    """Physical plausibility (no evaluator involved), on the first repetition's clips."""
+    head = ["Method"] + [label for _, label in PHYSICAL_COLUMNS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        cells = [r.name] + [f"{r.physical[k]:.3f}" if k in r.physical else "–" for k, _ in PHYSICAL_COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def results_json(results: Sequence[MethodResult]) -> list[dict[str, Any]]:
     return [{"method": r.name, "metrics": {k: {"mean": m, "ci95": c} for k, (m, c) in r.summary.items()},
-             "seconds_per_sentence": r.seconds_per_sentence, "repetitions": r.repetitions} for r in results]
+             "seconds_per_sentence": r.seconds_per_sentence, "physical": r.physical, "repetitions": r.repetitions}
+            for r in results]

@@ -8,6 +8,7 @@ from .body import HANG, SIDE, Tracks
 from .curves import ease, envelope, frames, keyed, timeline
 from .moves import HANDS, SPEEDS, Params, hand, hold_times, pick, pose_track, speed
 
+
 # --- arm actions -------------------------------------------------------------------------------------------
 def arm_sample(kind):
     def sample(rng, short):

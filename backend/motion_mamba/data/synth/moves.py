@@ -18,8 +18,7 @@ from .curves import ease, keyed
 
 Params = dict
 HANDS = {"left": (0,), "right": (1,), "both": (0, 1)}
-SPEEDS = {"slowly": 0.7, "normal": 1.0, "quickly": 1.4}
-G = 9.81
+SPEEDS = {"slowly": 0.7, "normal": 1.0, "quickly": 1.4}  # tempo multipliers of the caption adverbs
 
 
 @dataclass(frozen=True)
@@ -30,15 +29,15 @@ class Family:
     build: Callable[[State, Params, np.random.Generator], Tracks]
 
 
-def pick(rng: np.random.Generator, options, p=None):
+def pick(rng: np.random.Generator, options: list, p: list[float] | None = None):
     return options[int(rng.choice(len(options), p=p))]
 
 
-def speed(rng, short):
+def speed(rng: np.random.Generator, short: bool) -> str:
     return "normal" if short else pick(rng, list(SPEEDS), p=[0.25, 0.5, 0.25])
 
 
-def hand(rng, both=True):
+def hand(rng: np.random.Generator, both: bool = True) -> str:
     return pick(rng, ["left", "right", "both"] if both else ["left", "right"], p=[0.4, 0.4, 0.2] if both else None)
 
 

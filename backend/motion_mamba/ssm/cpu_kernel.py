@@ -84,14 +84,24 @@ static inline $T fwd_step_$SUF(int64_t N, const $T *restrict A, const $T *restri
     return acc;
 }
 
-/* One reverse-time step: gs holds exp(delta_{t+1} A) g_{t+1} on entry and exp(delta_t A) g_t on exit. */
+/* Recompute step for backward: keeps the decays a_t = exp(delta_t A) as well as the states. */
+static inline void state_step_$SUF(int64_t N, const $T *restrict A, const $T *restrict Bt, const $T *restrict Hp,
+                                   $T *restrict Ht, $T *restrict at, $T dt, $T x) {
+    for (int64_t n = 0; n < N; ++n) {
+        at[n] = $EXP(dt * A[n]);
+        Ht[n] = at[n] * Hp[n] + x * Bt[n];
+    }
+}
+
+/* One reverse-time step: gs holds a_{t+1} g_{t+1} on entry and a_t g_t on exit. */
 static inline void bwd_step_$SUF(int64_t N, const $T *restrict A, const $T *restrict Bt, const $T *restrict Ct,
-                                 const $T *restrict Ht, const $T *restrict Hp, $T *restrict gs, $T *restrict dA,
-                                 $T *restrict dBt, $T *restrict dCt, $T dt, $T x, $T dyt, $T *restrict sums) {
+                                 const $T *restrict Ht, const $T *restrict Hp, const $T *restrict at,
+                                 $T *restrict gs, $T *restrict dA, $T *restrict dBt, $T *restrict dCt, $T dt, $T x,
+                                 $T dyt, $T *restrict sums) {
     $T s_gB = 0, s_dA = 0;
     for (int64_t n = 0; n < N; ++n) {
         const $T gn = gs[n] + dyt * Ct[n];  /* dL/dh_t */
-        const $T a = $EXP(dt * A[n]);
+        const $T a = at[n];
         const $T da = gn * Hp[n] * a;       /* dL/d(delta_t A_n) */
         dCt[n] += dyt * Ht[n];
         dBt[n] += gn * x;
@@ -104,16 +114,16 @@ static inline void bwd_step_$SUF(int64_t N, const $T *restrict A, const $T *rest
     sums[1] = s_dA;
 }
 
-/* Runs the recurrence over one (batch, channel) row. States go to H[(t+1)N..] when H has room for all of
-   them (backward), else h ping-pongs in two N-slices of H. Writes y_t = C_t . h_t + D u_t. */
-static void row_forward_$SUF(const job_$SUF *j, int64_t r, $T *H, int keep_states, $T *y) {
+/* Runs the recurrence over one (batch, channel) row, h ping-ponging in two N-slices of H.
+   Writes y_t = C_t . h_t + D u_t. */
+static void row_forward_$SUF(const job_$SUF *j, int64_t r, $T *H, $T *y) {
     const int64_t L = j->L, N = j->N, b = r / j->dim, d = r % j->dim, g = d / (j->dim / j->G);
     const $T *u = j->u + r * L, *dl = j->delta + r * L, *A = j->A + d * N;
     const $T *Bs = j->B + (b * j->G + g) * L * N, *Cs = j->C + (b * j->G + g) * L * N;
     memset(H, 0, N * sizeof($T));
     const $T Dd = j->D ? j->D[d] : 0;
     for (int64_t t = 0; t < L; ++t) {
-        $T *hp = keep_states ? H + t * N : H + (t & 1) * N, *h = keep_states ? H + (t + 1) * N : H + ((t + 1) & 1) * N;
+        $T *hp = H + (t & 1) * N, *h = H + ((t + 1) & 1) * N;
         y[t] = fwd_step_$SUF(N, A, Bs + t * N, Cs + t * N, hp, h, dl[t], dl[t] * u[t]) + Dd * u[t];
     }
 }
@@ -121,29 +131,31 @@ static void row_forward_$SUF(const job_$SUF *j, int64_t r, $T *H, int keep_state
 static void *fwd_rows_$SUF(void *arg) {
     const job_$SUF *j = (const job_$SUF *)arg;
     $T *H = ($T *)malloc(2 * j->N * sizeof($T));
-    for (int64_t r = j->r0; r < j->r1; ++r) row_forward_$SUF(j, r, H, 0, j->out + r * j->L);
+    for (int64_t r = j->r0; r < j->r1; ++r) row_forward_$SUF(j, r, H, j->out + r * j->L);
     free(H);
     return NULL;
 }
 
-/* Recompute the row's states H (H[0] = 0), then walk back in time with g = dL/dh_t. acc (dA | dD per
+/* Recompute the row's states H (H[0] = 0) and decays, then walk back in time with g = dL/dh_t. acc (dA | dD per
    channel), dB and dC are this thread's own slabs, summed by the caller: no two threads share one. */
 static void *bwd_rows_$SUF(void *arg) {
     const job_$SUF *j = (const job_$SUF *)arg;
     const int64_t L = j->L, N = j->N;
-    $T *H = ($T *)malloc(((L + 1) * N + N + L) * sizeof($T)), *gs = H + (L + 1) * N, *ys = gs + N;
+    $T *H = ($T *)malloc(((2 * L + 1) * N + N) * sizeof($T)), *as = H + (L + 1) * N, *gs = as + L * N;
     for (int64_t r = j->r0; r < j->r1; ++r) {
         const int64_t b = r / j->dim, d = r % j->dim, g = d / (j->dim / j->G), bg = (b * j->G + g) * L * N;
         const $T *u = j->u + r * L, *dl = j->delta + r * L, *A = j->A + d * N, *dy = j->dout + r * L;
         const $T *Bs = j->B + bg, *Cs = j->C + bg, Dd = j->D ? j->D[d] : 0;
         $T *acc = j->acc + d * (N + 1), *du = j->du + r * L, *ddelta = j->ddelta + r * L;
-        row_forward_$SUF(j, r, H, 1, ys);
+        memset(H, 0, N * sizeof($T));
+        for (int64_t t = 0; t < L; ++t)
+            state_step_$SUF(N, A, Bs + t * N, H + t * N, H + (t + 1) * N, as + t * N, dl[t], dl[t] * u[t]);
         memset(gs, 0, N * sizeof($T));
         for (int64_t t = L - 1; t >= 0; --t) {
             $T sums[2];  /* sum_n g B_t, sum_n (dL/d(delta A)) A */
             const $T dt = dl[t];
-            bwd_step_$SUF(N, A, Bs + t * N, Cs + t * N, H + (t + 1) * N, H + t * N, gs, acc, j->dB + bg + t * N,
-                          j->dC + bg + t * N, dt, dt * u[t], dy[t], sums);
+            bwd_step_$SUF(N, A, Bs + t * N, Cs + t * N, H + (t + 1) * N, H + t * N, as + t * N, gs, acc,
+                          j->dB + bg + t * N, j->dC + bg + t * N, dt, dt * u[t], dy[t], sums);
             du[t] = sums[0] * dt + dy[t] * Dd;
             ddelta[t] = sums[1] + sums[0] * u[t];
             acc[N] += dy[t] * u[t];  /* dD */

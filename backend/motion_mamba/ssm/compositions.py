@@ -87,7 +87,7 @@ class _IsolatedSSMs(nn.Module):
             self.D.view(-1),
             self.dt_rank,
         )
-        return y.view(xk.shape[0], self.n_scans, self.d_inner, L)
+        return y.reshape(xk.shape[0], self.n_scans, self.d_inner, L)
 
 
 class MultiScanMamba(_IsolatedSSMs):

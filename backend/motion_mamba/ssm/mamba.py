@@ -120,11 +120,11 @@ def ssm_scans(
     k, _, E = x_proj_weight.shape
     N = A_log.shape[-1]
     # Projections token-major, one (B·L, E) matmul per SSM (not B·k tiny ones); as mamba_simple: "(b l) d".
-    xt = x.view(Bsz, k, E, L).permute(1, 0, 3, 2).reshape(k, Bsz * L, E)
+    xt = x.reshape(Bsz, k, E, L).permute(1, 0, 3, 2).reshape(k, Bsz * L, E)
     x_dbl = torch.bmm(xt, x_proj_weight.transpose(1, 2))  # (k, B·L, R+2N)
     dt = torch.bmm(x_dbl[..., :dt_rank], dt_proj_weight.transpose(1, 2))  # dt_proj without bias: the scan adds it
     dt = dt.view(k, Bsz, L, E).permute(1, 0, 3, 2).reshape(Bsz, kE, L)
-    B, C = x_dbl[..., dt_rank:].view(k, Bsz, L, 2 * N).permute(1, 0, 3, 2).split(N, dim=2)  # (B, k, N, L) each
+    B, C = x_dbl[..., dt_rank:].reshape(k, Bsz, L, 2 * N).permute(1, 0, 3, 2).split(N, dim=2)  # (B, k, N, L) each
     A = -torch.exp(A_log.float())  # (k·E, N)
     return selective_scan(
         x, dt, A, B, C, D.float(), z=z, delta_bias=dt_proj_bias.float(), delta_softplus=True

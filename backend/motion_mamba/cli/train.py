@@ -6,7 +6,7 @@
     motion-mamba train shipped   --out WORK                             # synth -> vae -> denoiser -> evaluator -> eval
 
 Running the same command again resumes from the newest good checkpoint. Multi-GPU / multi-node:
-`torchrun --nproc_per_node N -m motion_mamba.cli train ...` (DDP; gloo on CPU, NCCL on CUDA).
+`torchrun --nproc_per_node N --no-python motion-mamba train ...` (DDP; gloo on CPU, NCCL on CUDA).
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             s.add_argument("--vae", type=Path, default=None, help="VAE bundle (default RUN/vae/model)")
         _add_train_options(s)
         s.set_defaults(func=run)
-    # SHIPPED_HOOK
+    from ..train.shipped import register_shipped
+
+    register_shipped(sub)
 
 
 def _add_train_options(s: argparse.ArgumentParser) -> None:

@@ -38,11 +38,23 @@ class ClipSet:
 
 
 def load_split(root: str | Path, split: str, skeleton: str = "smpl22", max_clips: int = 0) -> ClipSet:
-    """One split of a HumanML3D-layout folder; `max_clips` > 0 keeps the first that many clips."""
-    from ..data.humanml3d import SPECS, load_entries
+    """One split of a HumanML3D-layout folder; `max_clips` > 0 keeps the first that many clips.
+
+    "test:KIND" keeps the test clips whose kind in test_heldout.csv (procedural corpus) is KIND, e.g.
+    test:phrasing (held-out wordings) or test:composition (held-out action orders)."""
+    from ..data.humanml3d import SPECS, DatasetError, load_entries
 
     spec = SPECS["kit" if skeleton == "kit21" else "humanml3d"]
-    entries = load_entries(root, split, spec)  # type: ignore[arg-type]
+    base, _, kind = split.partition(":")
+    entries = load_entries(root, base, spec)  # type: ignore[arg-type]
+    if kind:
+        table = Path(root) / f"{base}_heldout.csv"
+        if not table.is_file():
+            raise DatasetError(f"{table}: missing; split {split!r} needs the corpus' held-out kinds per clip")
+        kinds = dict(line.split(",", 1) for line in table.read_text().splitlines()[1:] if "," in line)
+        entries = [e for e in entries if kinds.get(e.id.split("#")[0], "").strip() == kind]
+        if not entries:
+            raise DatasetError(f"{table}: no {base} clip of kind {kind!r}")
     if max_clips > 0:
         entries = entries[:max_clips]
     clips = [Clip(e.id, np.asarray(e.motion, np.float32), [c for c, _ in e.captions], [t for _, t in e.captions])

@@ -1,0 +1,224 @@
+"""`motion-mamba train shipped --out WORK`: the whole recipe of the shipped model, in one resumable command.
+
+    1. synth      the procedural corpus (`data synth`): train / val / test (held-out phrasings + compositions)
+    2. vae        stage 1, `demo` preset
+    3. denoiser   stage 2, Motion Mamba on the frozen VAE
+    4. baseline   the MLD-style transformer denoiser: same VAE, same parameter budget, same number of steps (A/B)
+    5. evaluator  the contrastive text-motion evaluator on the same train split
+    6. eval       Table 1 per held-out kind (real clips first; the model at initialisation; the baseline)
+    7. card       WORK/MODEL_CARD.md and WORK/results.md from the numbers above; with --install the bundle,
+                  evaluator and card are copied into the package (motion_mamba/assets/), which is what
+                  `motion-mamba generate` loads by default
+
+Each training stage has a wall-clock budget: it first trains for `--probe-seconds`, measures steps/s, then plans
+the number of steps that fits the rest of its budget (the plan is kept in WORK/plan.json, so a rerun after a kill
+resumes the same plan). Rerunning the command skips finished stages and resumes the others from checkpoints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from .checkpointing import write_json_atomic
+from .config import TrainConfig
+
+BUDGET_MINUTES = {"synth": 8, "vae": 28, "denoiser": 16, "baseline": 8, "evaluator": 10, "eval": 15}  # 85 + card
+DRY_RUN_MINUTES = {"synth": 3, "vae": 1.5, "denoiser": 1.5, "baseline": 1, "evaluator": 1, "eval": 3}
+HELD_OUT_SPLITS = ("test:phrasing", "test:composition")
+
+
+def register_shipped(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser("shipped", help="the shipped model's whole recipe (synth -> vae -> denoiser -> baseline -> "
+                       "evaluator -> eval -> model card)", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("--out", required=True, type=Path, help="work folder (resumed if it exists)")
+    s.add_argument("--clips", type=int, default=10000, help="procedural corpus size (default 10000)")
+    s.add_argument("--probe-seconds", type=float, default=60.0, help="speed probe per training stage")
+    s.add_argument("--repeats", type=int, default=5, help="evaluation repetitions (T2M: 20)")
+    s.add_argument("--mm-samples", type=int, default=20)
+    s.add_argument("--mm-repeats", type=int, default=10)
+    s.add_argument("--budget", action="append", default=[], metavar="STAGE=MIN",
+                   help=f"override a stage budget in minutes (defaults {BUDGET_MINUTES})")
+    s.add_argument("--dry-run", action="store_true", help="a few minutes in total: small corpus, 1-minute stages, "
+                   "prints per-stage speeds to plan the real run (never installs)")
+    s.add_argument("--install", action="store_true", help="copy the bundle, evaluator and card into the package")
+    s.add_argument("--device", default="auto")
+    s.add_argument("--no-progress", action="store_true")
+    s.set_defaults(func=run_shipped)
+
+
+def _budgets(args: argparse.Namespace) -> dict[str, float]:
+    budgets = dict(DRY_RUN_MINUTES if args.dry_run else BUDGET_MINUTES)
+    for item in args.budget:
+        stage, _, minutes = item.partition("=")
+        if stage not in budgets:
+            raise ValueError(f"--budget {item!r}: stage must be one of {', '.join(budgets)}")
+        budgets[stage] = float(minutes)
+    return budgets
+
+
+def budgeted(name: str, run: Callable[[TrainConfig], tuple[Any, Any]], cfg: TrainConfig, budget_s: float,
+             probe_s: float, plan: dict[str, int], plan_path: Path) -> tuple[Any, Any, dict[str, float]]:
+    """Train within `budget_s`: probe the speed, plan steps (at most cfg.steps), train to the plan."""
+    t0 = time.monotonic()
+    if name not in plan:
+        result, bundle = run(dataclasses.replace(cfg, max_seconds=min(probe_s, budget_s)))
+        if result.finished:
+            plan[name] = result.step
+        else:
+            left = budget_s - (time.monotonic() - t0)
+            plan[name] = max(result.step, min(cfg.steps, result.step + int(0.9 * left * result.steps_per_s)))
+        write_json_atomic(plan_path, plan)
+    steps = plan[name]
+    left = max(60.0, budget_s - (time.monotonic() - t0))
+    result, bundle = run(dataclasses.replace(cfg, steps=steps, max_seconds=1.15 * left))
+    if not result.finished:  # the hard cap hit before the plan: end the stage where it is
+        plan[name] = result.step
+        write_json_atomic(plan_path, plan)
+        result, bundle = run(dataclasses.replace(cfg, steps=result.step, max_seconds=0.0))
+    return result, bundle, {"steps": result.step, "minutes": round((time.monotonic() - t0) / 60, 2),
+                            "steps_per_s": round(result.steps_per_s, 3), "loss": result.loss,
+                            "val_loss": result.val_loss}
+
+
+def run_shipped(args: argparse.Namespace) -> int:
+    from ..data.synth.corpus import generate
+    from ..model.checkpoint import load_bundle
+    from ..model.motion_model import MotionModel
+    from ..model.presets import get_preset
+    from ..model.baseline import matched_baseline
+    from . import stages
+    from .data import load_split
+    from .distributed import init_distributed
+    from .recipes import evaluator_config, train_config
+
+    work = args.out.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    budgets = _budgets(args)
+    clips = min(args.clips, 600) if args.dry_run else args.clips
+    info = init_distributed(args.device)
+    progress = not args.no_progress
+    plan_path, report_path = work / "plan.json", work / "stages.json"
+    plan = json.loads(plan_path.read_text()) if plan_path.is_file() else {}
+    report: dict[str, Any] = json.loads(report_path.read_text()) if report_path.is_file() else {}
+    data, run_dir = work / "data", work / "run"
+
+    def done(stage: str, entry: dict[str, Any]) -> None:
+        report[stage] = entry
+        write_json_atomic(report_path, report)
+        print(f"[shipped] {stage}: {json.dumps(entry)}", flush=True)
+
+    # 1. corpus
+    if not (data / "train.txt").is_file():
+        t0 = time.monotonic()
+        summary = generate(data, clips, seed=0, workers=2, progress=progress)
+        done("synth", {**summary, "minutes": round((time.monotonic() - t0) / 60, 2)})
+    config = get_preset("demo")
+    train_set = load_split(data, "train", config.skeleton)
+    val_set = load_split(data, "val", config.skeleton)
+    data_meta = str(data)
+
+    # 2. VAE
+    vae_model = MotionModel(config)
+    meta = {"stage": "vae", "preset": "demo", "data": data_meta, "model": config.to_dict()}
+    _, vae_bundle, rep = budgeted(
+        "vae", lambda c: stages.run_vae(vae_model, train_set, val_set, c, run_dir / "vae", meta, info, progress),
+        train_config("demo", "vae"), budgets["vae"] * 60, args.probe_seconds, plan, plan_path)
+    done("vae", rep)
+
+    # 3./4. denoisers on the frozen VAE: Motion Mamba, then the transformer with the same steps
+    def denoiser_stage(arch: str, stage: str, budget_min: float, fixed_steps: int | None):
+        vae, _ = load_bundle(run_dir / "vae" / "model")
+        cfg_model = vae.config
+        if arch == "transformer":
+            cfg_model = dataclasses.replace(cfg_model, denoiser=matched_baseline(config.denoiser),
+                                            name=config.name + "-baseline")
+        model = MotionModel(cfg_model)
+        model.vae.load_state_dict(vae.vae.state_dict())
+        model.set_statistics(**vae.statistics())
+        m = {"stage": "denoiser", "preset": "demo", "arch": arch, "data": data_meta,
+             "vae": str(run_dir / "vae" / "model"), "model": cfg_model.to_dict()}
+        cfg = train_config("demo", "denoiser")
+        if fixed_steps is not None:  # A/B: the same number of steps, the budget is only a safety cap
+            plan.setdefault(stage, fixed_steps)
+        folder = run_dir / ("denoiser" if arch == "mamba" else "denoiser-transformer")
+        return budgeted(stage, lambda c: stages.run_denoiser(model, train_set, val_set, c, folder, m, info, progress),
+                        cfg, budget_min * 60, args.probe_seconds, plan, plan_path)
+
+    result, mamba_bundle, rep = denoiser_stage("mamba", "denoiser", budgets["denoiser"], None)
+    done("denoiser", rep)
+    _, baseline_bundle, rep = denoiser_stage("transformer", "baseline", budgets["baseline"], result.step)
+    done("baseline", rep)
+
+    # 5. evaluator
+    ecfg = evaluator_config("demo")
+    emeta = {"stage": "evaluator", "preset": "demo", "data": data_meta, "evaluator": dataclasses.asdict(ecfg)}
+    _, evaluator_dir, rep = budgeted(
+        "evaluator", lambda c: stages.run_evaluator(ecfg, train_set, val_set, c, work / "evaluator", emeta, info,
+                                                    progress),
+        train_config("demo", "evaluator"), budgets["evaluator"] * 60, args.probe_seconds, plan, plan_path)
+    done("evaluator", rep)
+
+    # 6. evaluation per held-out kind
+    t0 = time.monotonic()
+    tables = evaluate_recipe(mamba_bundle, baseline_bundle, evaluator_dir, data, args)
+    done("eval", {"minutes": round((time.monotonic() - t0) / 60, 2)})
+
+    # 7. model card (+ install)
+    from .model_card import write_model_card
+
+    card = write_model_card(work, mamba_bundle, evaluator_dir, report, tables, clips, args.dry_run)
+    print(card.read_text())
+    if args.install and not args.dry_run:
+        install(mamba_bundle, evaluator_dir, card, work / "results.md")
+    return 0
+
+
+def evaluate_recipe(mamba_bundle: Path, baseline_bundle: Path, evaluator_dir: Path, data: Path,
+                    args: argparse.Namespace) -> dict[str, Any]:
+    """Table 1 rows per held-out split: Real, Motion Mamba, Motion Mamba @ init, transformer baseline."""
+    from ..eval.evaluator import TextMotionEvaluator
+    from ..eval.runner import EvalSettings, evaluate
+    from ..eval.table import results_json
+    from .data import load_split
+    from ..cli.eval import load_methods
+
+    ns = argparse.Namespace(guidance=None, steps=None, solver="dpm++", with_init=True, device="cpu")
+    methods, _ = load_methods([mamba_bundle], ns)
+    ns.with_init = False
+    methods += load_methods([baseline_bundle], ns)[0]
+    evaluator = TextMotionEvaluator.load(evaluator_dir)
+    repeats = 1 if args.dry_run else args.repeats
+    mm_samples, mm_repeats = (min(args.mm_samples, 8), min(args.mm_repeats, 4)) if args.dry_run else (
+        args.mm_samples, args.mm_repeats)
+    settings = EvalSettings(repeats=repeats, mm_samples=mm_samples, mm_repeats=mm_repeats,
+                            max_frames=methods[0].pipe.max_frames, timing_sentences=3 if args.dry_run else 10)
+    out: dict[str, Any] = {"settings": dataclasses.asdict(settings), "evaluator": evaluator.name, "splits": {}}
+    for split in HELD_OUT_SPLITS:
+        clips = load_split(data, split).clips
+        results = evaluate(evaluator, clips, methods, settings, progress=not args.no_progress)
+        out["splits"][split] = {"clips": len(clips), "results": results, "json": results_json(results)}
+    write_json_atomic(args.out.resolve() / "eval.json", {**out, "splits": {
+        k: {"clips": v["clips"], "results": v["json"]} for k, v in out["splits"].items()}})
+    return out
+
+
+def install(bundle: Path, evaluator_dir: Path, card: Path, results: Path) -> None:
+    """Copy the model bundle (+ card, results) to the package's default model folder, the evaluator beside it."""
+    from ..pipeline import DEFAULT_MODEL_DIR
+
+    for src, dst in ((bundle, DEFAULT_MODEL_DIR), (evaluator_dir, DEFAULT_MODEL_DIR.parent / "evaluator")):
+        tmp = dst.with_name(f".{dst.name}.installing")
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(src, tmp)
+        if dst == DEFAULT_MODEL_DIR:
+            shutil.copy2(card, tmp / "MODEL_CARD.md")
+            shutil.copy2(results, tmp / "results.md")
+        shutil.rmtree(dst, ignore_errors=True)
+        tmp.rename(dst)

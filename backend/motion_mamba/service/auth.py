@@ -39,8 +39,9 @@ def is_local_endpoint(endpoint: str) -> bool:
 
 
 def is_loopback_peer(address: str) -> bool:
-    """True when a tcp peer address ("Peer-Address" frame property) is loopback; "" (ipc/inproc) counts as local."""
-    if not address:
+    """True when a "Peer-Address" frame property is local: a loopback IP (tcp), "localhost:<pid>:<uid>:<gid>"
+    (libzmq's form for ipc peers) or "" (inproc)."""
+    if not address or address.startswith("localhost:"):
         return True
     try:
         return ipaddress.ip_address(address.strip("[]")).is_loopback

@@ -209,3 +209,12 @@ def test_non_loopback_bind_without_keys_is_refused(pipeline):
 
     with pytest.raises(ValueError, match="without authentication"):
         Server(pipeline, "tcp://0.0.0.0:5557")
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+def test_shutdown_from_loopback_stops_the_server(serve, tmp_path, transport):
+    server = serve("tcp://127.0.0.1:*" if transport == "tcp" else f"ipc://{tmp_path}/s.sock")
+    with Client(server.endpoints[0], timeout=30) as c:
+        assert c.shutdown()["op"] == "shutdown"
+        with pytest.raises(TimeoutError):
+            c.hello(timeout=1.0)

@@ -15,7 +15,7 @@ def _reset():
     dispatch._announced.clear()
 
 
-def test_auto_uses_the_c_kernel_on_cpu_and_logs_it(caplog, monkeypatch):
+def test_auto_uses_the_c_kernel_on_cpu_and_logs_it(c_kernel, caplog, monkeypatch):
     monkeypatch.delenv(dispatch.ENV_VAR, raising=False)
     dispatch._announced.clear()
     with caplog.at_level(logging.INFO, logger="motion_mamba.ssm"):
@@ -24,7 +24,7 @@ def test_auto_uses_the_c_kernel_on_cpu_and_logs_it(caplog, monkeypatch):
     assert "uses backend 'kernel'" in caplog.text
 
 
-def test_forcing(monkeypatch):
+def test_forcing(c_kernel, monkeypatch):
     monkeypatch.setenv(dispatch.ENV_VAR, "torch")
     assert backend_for(torch.zeros(1)) == "torch"
     set_backend("kernel")  # explicit call beats the environment
@@ -55,7 +55,7 @@ def test_falls_back_to_torch_when_the_kernel_cannot_build(monkeypatch, caplog, t
     assert "using the pure-PyTorch scan" in caplog.text
 
 
-def test_kernel_builds_into_a_fresh_cache(monkeypatch, tmp_path):
+def test_kernel_builds_into_a_fresh_cache(c_kernel, monkeypatch, tmp_path):
     monkeypatch.setattr(cpu_kernel, "_lib", None)
     monkeypatch.setattr(cpu_kernel, "_tried", False)
     monkeypatch.setenv("MOTION_MAMBA_KERNEL_CACHE", str(tmp_path))

@@ -111,7 +111,7 @@ def test_causal_conv1d_equals_padded_conv(backend, shape):
     assert torch.autograd.gradcheck(causal_conv1d, (x, w, b))
 
 
-def test_causal_conv1d_multithreaded():
+def test_causal_conv1d_multithreaded(c_kernel):
     from motion_mamba.ssm import dispatch
 
     threads = torch.get_num_threads()

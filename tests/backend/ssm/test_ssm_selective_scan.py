@@ -107,7 +107,7 @@ def test_bad_shapes_name_the_argument(change, message):
         selective_scan(**kw)
 
 
-def test_multithreaded_kernel_matches_reference():
+def test_multithreaded_kernel_matches_reference(c_kernel):
     """Big enough that the C kernel splits rows over 2 threads (per-thread dA/dB/dC slabs summed)."""
     from motion_mamba.ssm import cpu_kernel, dispatch
 

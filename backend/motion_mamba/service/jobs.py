@@ -152,6 +152,10 @@ class Engine(threading.Thread):
             self.busy = True
             try:
                 self._run_batch(batch)
+            except Exception as e:  # a bug or a cache failure outside CacheError: never leave a job hanging
+                self.log(f"motion-mamba: engine error: {type(e).__name__}: {e}")
+                for job in batch:
+                    self.emit(job, protocol.error(job.request_id, "internal", f"{type(e).__name__}: {e}", job.id), True)
             finally:
                 self.busy = False
 

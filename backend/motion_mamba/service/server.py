@@ -16,6 +16,7 @@ that received the cancel).
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -120,7 +121,10 @@ class Server:
                             frames = self.sock.recv_multipart(zmq.NOBLOCK, copy=False)
                         except zmq.Again:
                             break
-                        self._handle(frames)
+                        try:
+                            self._handle(frames)
+                        except Exception as e:  # a server bug must cost one request, not the service
+                            self.log(f"motion-mamba: error handling a request: {type(e).__name__}: {e}")
                 if self.control is not None and self.control in events:
                     self._handle_control()
         finally:
@@ -234,7 +238,7 @@ class Server:
                 self._op_cancel(frames[1], req, "")
 
     def _op_hello(self, peer: bytes, req: protocol.Request, _: str) -> None:
-        info = {k: v for k, v in self.pipeline.info.items() if isinstance(v, (str, int, float, bool, type(None)))}
+        info = {k: v for k, v in self.pipeline.info.items() if _jsonable(v)}
         self._send(peer, protocol.encode({
             "op": "hello", "id": req.id, "protocol": protocol.PROTOCOL_VERSION, "server": __version__,
             "model": info, "device": self.device, "limits": self.limits.as_dict(), "max_queue": self.queue.maxlen,
@@ -300,6 +304,14 @@ class Server:
             return
         self.jobs[job.id] = job
         self._send(peer, protocol.encode({**accepted, "queue": position}))
+
+
+def _jsonable(v: Any) -> bool:
+    try:
+        json.dumps(v, allow_nan=False)
+        return True
+    except (TypeError, ValueError):
+        return False
 
 
 def open_cache(folder: str | None, max_bytes: int, log: Callable[[str], None] = print) -> ResultCache | None:

@@ -105,8 +105,14 @@ def test_fuzz_then_valid_generate_memory_bounded_kill_and_restart_then_sigterm(t
         hello = subprocess.run([*CLI, "client", "--endpoint", endpoint, "hello"], capture_output=True, text=True,
                                timeout=120)
         assert hello.returncode == 0 and json.loads(hello.stdout)["protocol"] == 1
-        with Client(endpoint, timeout=120) as c:
-            c.generate("a person walks", 1.0, 0, steps=1)  # warm-up, then measure
+        out = tmp_path / "walk.npz"
+        gen = subprocess.run([*CLI, "client", "--endpoint", endpoint, "generate", "a person walks", "--seconds", "1",
+                              "--steps", "1", "-o", str(out)], capture_output=True, text=True, timeout=120)
+        assert gen.returncode == 0, gen.stderr
+        with np.load(out, allow_pickle=False) as f:
+            assert f["joints"].shape == (20, 22, 3) and f["rotations"].shape == (20, 22, 4)
+            assert f["root_translation"].shape == (20, 3) and float(f["fps"]) == 20.0 and str(f["skeleton"]) == "smpl22"
+        assert json.loads(gen.stdout)["file"] == str(out)  # the model is warm now: measure from here
         before = rss_kib(proc.pid)
 
         ctx = zmq.Context.instance()

@@ -42,6 +42,7 @@ def test_hello_reports_versions_model_and_limits(serve, pipeline, tmp_path, tran
     assert h["op"] == "hello" and h["protocol"] == 1 and h["model"]["hash"] == pipeline.info["hash"]
     assert h["device"] == "cpu" and h["limits"]["max_seconds"] == pytest.approx(pipeline.max_seconds)
     assert {"generate", "cancel", "status"} <= set(h["capabilities"])
+    assert h["model"]["parameters"] == pipeline.info["parameters"]
 
 
 def test_generate_streams_progress_then_results_equal_to_in_process(serve, pipeline):
@@ -60,9 +61,14 @@ def test_generate_streams_progress_then_results_equal_to_in_process(serve, pipel
             np.testing.assert_array_equal(m.root_translation, ref.root_translation)
         # the same request again comes from the disk cache, bit-identical, without a model call
         again = c.generate("a person jumps", 1.0, 11, steps=2, samples=2, solver="ddim")
+        # a request overlapping the cache only computes the missing sample
+        more = c.generate("a person jumps", 1.0, 12, steps=2, samples=2, solver="ddim")
     assert [m.header["cached"] for m in again] == [True, True]
     for a, b in zip(again, results):
         np.testing.assert_array_equal(a.arrays["joints"], b.arrays["joints"])
+    assert [(m.header["seed"], m.header["cached"]) for m in more] == [(12, True), (13, False)]
+    assert more[1].header["timings"]["batch_samples"] == 1
+    np.testing.assert_array_equal(more[0].arrays["joints"], results[1].arrays["joints"])
 
 
 def test_cancel_mid_job_stops_sampling_and_frees_the_engine(serve):

@@ -224,3 +224,16 @@ def test_shutdown_from_loopback_stops_the_server(serve, tmp_path, transport):
         assert c.shutdown()["op"] == "shutdown"
         with pytest.raises(TimeoutError):
             c.hello(timeout=1.0)
+
+
+def test_frame_above_maxmsgsize_drops_only_that_connection(serve):
+    server = serve()
+    ctx = zmq.Context.instance()
+    s = ctx.socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect(server.endpoints[0])
+    s.send_multipart([b"{}", b"\0" * (server.limits.max_message_bytes + 1)])  # libzmq refuses it before Python
+    s.close()
+    with Client(server.endpoints[0], timeout=30) as c:
+        assert c.hello()["protocol"] == 1
+        assert c.status()["jobs"] == []

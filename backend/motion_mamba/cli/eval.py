@@ -6,8 +6,8 @@
 
 Metrics follow the T2M protocol (eval/metrics.py): R-Precision top-1/2/3 in groups of 32, FID, MM-Dist,
 Diversity (300 pairs), MultiModality, each repeated --repeats times as mean ± 95% CI, then physical metrics.
-The evaluator is ours (`motion-mamba train evaluator`); the official T2M evaluator plugs in through
-`--t2m-evaluator` once converted (docs/evaluation.md).
+The evaluator is ours (`motion-mamba train evaluator`) or the official T2M one converted once with
+`motion-mamba convert-t2m-evaluator` and passed as --evaluator (docs/evaluation.md).
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("models", nargs="*", type=Path, help="model bundles or training runs (default: the shipped model)")
     p.add_argument("--data", required=True, type=Path, help="HumanML3D-layout folder")
     p.add_argument("--split", action="append", help="split(s) to evaluate, one table each (default: test)")
-    p.add_argument("--evaluator", type=Path, help="evaluator bundle (default: next to the model, or the shipped one)")
+    p.add_argument("--evaluator", type=Path, help="evaluator bundle: ours or a converted official T2M one "
+                   "(default: next to the model, or the shipped one)")
     p.add_argument("--repeats", type=int, default=20, help="repetitions for the 95%% CI (T2M: 20)")
     p.add_argument("--mm-samples", type=int, default=100, help="MultiModality texts (T2M: 100; 0 skips)")
     p.add_argument("--mm-repeats", type=int, default=30, help="generations per MultiModality text (T2M: 30)")
@@ -89,15 +90,15 @@ def load_methods(paths: list[Path], args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..eval.evaluator import TextMotionEvaluator
     from ..eval.runner import EvalSettings, evaluate
+    from ..eval.t2m_official import load_evaluator
     from ..eval.table import markdown_table, physical_table, results_json
     from ..train.data import load_split
 
     if args.repeats < 1:
         raise CLIError(f"--repeats must be >= 1, got {args.repeats}")
     methods, dirs = load_methods(args.models, args)
-    evaluator = TextMotionEvaluator.load(args.evaluator or default_evaluator(dirs), args.device)
+    evaluator = load_evaluator(args.evaluator or default_evaluator(dirs), args.device)
     skeleton = methods[0].pipe.config.skeleton
     settings = EvalSettings(repeats=args.repeats, mm_samples=args.mm_samples, mm_repeats=args.mm_repeats,
                             max_frames=methods[0].pipe.max_frames, seed=args.seed,

@@ -75,10 +75,13 @@ def _embed(evaluator: Evaluator, clips: Sequence[np.ndarray]) -> np.ndarray:
     return evaluator.encode_motion(feats, lengths)
 
 
-def _draw(clips, rng: np.random.Generator, max_frames: int) -> tuple[list[str], list[np.ndarray]]:
-    captions = [c.captions[rng.integers(len(c.captions))] for c in clips]
+def _draw(clips, rng: np.random.Generator, max_frames: int) -> tuple[list[str], list[str], list[np.ndarray]]:
+    """One random caption (and its "word/POS" tokens, if the clips have them) and one T2M crop per clip."""
+    picks = [int(rng.integers(len(c.captions))) for c in clips]
+    captions = [c.captions[k] for c, k in zip(clips, picks)]
+    tokens = [c.tokens[k] if getattr(c, "tokens", None) else "" for c, k in zip(clips, picks)]
     crops = [crop_to_unit(c.features[:max_frames], rng) for c in clips]
-    return captions, crops
+    return captions, tokens, crops
 
 
 def evaluate(evaluator: Evaluator, clips: Sequence, methods: Sequence[Generator], settings: EvalSettings,
@@ -95,10 +98,11 @@ def evaluate(evaluator: Evaluator, clips: Sequence, methods: Sequence[Generator]
     bar = tqdm(total=settings.repeats * len(names), disable=not progress, desc="evaluate", dynamic_ncols=True)
     for r in range(settings.repeats):
         rng = np.random.default_rng([settings.seed, r])
-        _, reference = _draw(clips, rng, settings.max_frames)  # FID reference pass
+        _, _, reference = _draw(clips, rng, settings.max_frames)  # FID reference pass
         real_emb = _embed(evaluator, reference)
-        captions, crops = _draw(clips, rng, settings.max_frames)
-        text_emb = evaluator.encode_text(captions)
+        captions, tokens, crops = _draw(clips, rng, settings.max_frames)
+        # the official T2M text encoder reads HumanML3D's "word/POS" tokens; generation always uses the caption
+        text_emb = evaluator.encode_text(tokens if getattr(evaluator, "wants_tokens", False) else captions)
         frames = [len(c) for c in crops]
         reps["Real"].append(metrics.compute_metrics(text_emb, _embed(evaluator, crops), real_emb, rng))
         if r == 0:

@@ -188,28 +188,21 @@ class Engine(threading.Thread):
                 self.emit(job, protocol.error(job.request_id, "internal", f"{type(e).__name__}: {e}", job.id), True)
             return
         elapsed = time.perf_counter() - start
-        warnings: dict[Job, list[str]] = {job: [] for job in jobs}
         for (job, i), (arrays, meta) in zip(owners, payloads):
+            if self.cache is not None and job.req.cache:
+                try:
+                    self.cache.put(job.key(i), arrays, meta)
+                except CacheError as e:  # e.g. a full disk: the result is still good, say it was not kept
+                    self.log(f"motion-mamba: cache: {e}")
+                    meta["warnings"] = [f"result not cached: {e}"]
             meta["cached"] = False
             meta["timings"] = {"queued_s": round(start - job.submitted, 6), "generate_s": round(elapsed, 6),
                                "batch_samples": len(owners)}
             job.results[i] = (arrays, meta)
-            if self.cache is not None and job.req.cache:
-                try:
-                    self.cache.put(job.key(i), arrays, {k: v for k, v in meta.items() if k != "timings"})
-                except CacheError as e:
-                    self.log(f"cache: {e}")
-                    warnings[job].append(f"result not cached: {e}")
         for job in jobs:
             if job.cancelled.is_set():
                 continue
             job.state = "done"
-            frames = job.result_frames() if not warnings[job] else self._with_warnings(job, warnings[job])
+            frames = job.result_frames()
             for k, f in enumerate(frames):
                 self.emit(job, f, k == len(frames) - 1)
-
-    @staticmethod
-    def _with_warnings(job: Job, warnings: list[str]) -> list[list]:
-        for i in job.results:
-            job.results[i][1]["warnings"] = warnings
-        return job.result_frames()

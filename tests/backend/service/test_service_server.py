@@ -202,10 +202,10 @@ def test_curve_authentication_admits_only_listed_clients(serve, tmp_path):
     import zmq.auth
 
     zmq.auth.create_certificates(stranger, "client")
-    with Client(ep, timeout=2, curve=(stranger / "client.key_secret", keys / "server.key")) as c:
+    with Client(ep, timeout=1, curve=(stranger / "client.key_secret", keys / "server.key")) as c:
         with pytest.raises(TimeoutError):
             c.hello()
-    with Client(ep, timeout=2) as c:  # plain-text client against a CURVE server
+    with Client(ep, timeout=1) as c:  # plain-text client against a CURVE server
         with pytest.raises(TimeoutError):
             c.hello()
 

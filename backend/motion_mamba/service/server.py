@@ -85,7 +85,16 @@ class Server:
             if self.keys is not None:
                 self._auth = secure_server(self.ctx, self.sock, self.keys)
             for e in self.binds:
-                self.sock.bind(e)
+                try:
+                    self.sock.bind(e)
+                except zmq.ZMQError as err:  # address in use, bad endpoint: a user error, not a crash
+                    self.sock.close(linger=0)
+                    if self._auth is not None:
+                        self._auth.stop()
+                    os.close(self._wake_r), os.close(self._wake_w)
+                    if self._own_ctx:
+                        self.ctx.term()
+                    raise ValueError(f"cannot bind {e}: {err}") from None
                 self.endpoints.append(self.sock.getsockopt_string(zmq.LAST_ENDPOINT))
         else:
             backend, monitor = self.connect

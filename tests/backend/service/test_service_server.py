@@ -210,11 +210,14 @@ def test_curve_authentication_admits_only_listed_clients(serve, tmp_path):
             c.hello()
 
 
-def test_non_loopback_bind_without_keys_is_refused(pipeline):
+def test_non_loopback_bind_without_keys_and_a_taken_address_are_refused(serve, pipeline):
     from motion_mamba.service.server import Server
 
     with pytest.raises(ValueError, match="without authentication"):
         Server(pipeline, "tcp://0.0.0.0:5557")
+    taken = serve().endpoints[0]
+    with pytest.raises(ValueError, match=f"cannot bind {taken}: Address already in use"):
+        Server(pipeline, taken)
 
 
 @pytest.mark.parametrize("transport", ["tcp", "ipc"])

@@ -1,0 +1,96 @@
+import numpy as np
+import pytest
+
+from motion_mamba.motion import Motion
+from motion_mamba.pipeline import Cancelled, MotionPipeline
+
+
+@pytest.fixture(scope="module")
+def pipe() -> MotionPipeline:
+    return MotionPipeline.from_preset("test", seed=0)
+
+
+def test_info_and_limits(pipe):
+    assert set(pipe.info) >= {"name", "preset", "parameters", "text_encoder", "hash", "fps"}
+    assert pipe.info["preset"] == "test" and pipe.info["fps"] == 20.0 and len(pipe.info["hash"]) == 64
+    assert pipe.max_seconds == pytest.approx(9.8)
+    assert MotionPipeline.from_preset("test", seed=0).info["hash"] == pipe.info["hash"]
+    assert MotionPipeline.from_preset("test", seed=1).info["hash"] != pipe.info["hash"]
+
+
+def test_returns_motions_in_humanml3d_conventions(pipe):
+    motions = pipe(["a person walks", "a person jumps"], [2.0, 9.8], [1, 2], steps=4)
+    assert [m.num_frames for m in motions] == [40, 196]
+    for m, text, seed in zip(motions, ["a person walks", "a person jumps"], [1, 2]):
+        assert isinstance(m, Motion)
+        m.validate()
+        assert m.joints.dtype == np.float32 and m.joints.shape[1:] == (22, 3)
+        assert m.rotations.shape == (m.num_frames, 22, 4) and m.root_translation.shape == (m.num_frames, 3)
+        assert (m.fps, m.text, m.seed, m.model, m.skeleton) == (20.0, text, seed, pipe.info["name"], "smpl22")
+        np.testing.assert_allclose(m.joints[0, 0, [0, 2]], 0.0, atol=1e-5)  # root starts above the origin
+
+
+def test_a_sample_does_not_depend_on_its_batch(pipe):
+    batch = pipe(["walk", "run in a circle", "wave"], [2.0, 3.0, 2.5], [5, 6, 7], steps=4)
+    alone = pipe(["run in a circle"], [3.0], [6], steps=4)[0]
+    assert np.array_equal(batch[1].joints, alone.joints)
+    again = pipe(["run in a circle"], [3.0], [6], steps=4)[0]
+    assert np.array_equal(again.joints, alone.joints) and np.array_equal(again.rotations, alone.rotations)
+    other = pipe(["run in a circle"], [3.0], [8], steps=4)[0]
+    assert not np.array_equal(other.joints, alone.joints)
+
+
+@pytest.mark.parametrize("solver", ["ddim", "dpm++"])
+def test_callback_reports_every_step_and_can_cancel(pipe, solver):
+    seen = []
+    pipe(["walk"], [2.0], [0], steps=3, solver=solver, callback=lambda i, n: seen.append((i, n)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+
+    def cancel(i, n):
+        seen.append(i)
+        raise Cancelled
+
+    seen.clear()
+    with pytest.raises(Cancelled):
+        pipe(["walk"], [2.0], [0], steps=10, solver=solver, callback=cancel)
+    assert seen == [1]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(prompts=[]), "non-empty list"),
+        (dict(prompts=["  "]), r"prompts\[0\]"),
+        (dict(prompts=[None]), r"prompts\[0\]"),
+        (dict(seconds=[0.2]), r"seconds\[0\] = 0.2 is outside"),
+        (dict(seconds=[10.0]), "outside"),
+        (dict(seconds=[float("nan")]), "finite"),
+        (dict(seeds=[-1]), r"seeds\[0\]"),
+        (dict(seeds=[1.5]), r"seeds\[0\]"),
+        (dict(seeds=[1, 2]), "differ in length"),
+        (dict(guidance=float("nan")), "guidance"),
+        (dict(guidance=-1.0), "guidance"),
+        (dict(steps=0), "steps"),
+        (dict(solver="euler"), "solver must be one of"),
+    ],
+)
+def test_rejects_bad_requests(pipe, kwargs, message):
+    args = dict(prompts=["walk"], seconds=[2.0], seeds=[0]) | kwargs
+    with pytest.raises(ValueError, match=message):
+        pipe(**args)
+
+
+def test_from_pretrained_without_a_model_is_a_clear_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no model bundle"):
+        MotionPipeline.from_pretrained(tmp_path / "missing")
+
+
+def test_from_pretrained_round_trip(pipe, tmp_path):
+    from motion_mamba.model.checkpoint import save_bundle
+
+    save_bundle(tmp_path / "m", pipe.model)
+    loaded = MotionPipeline.from_pretrained(tmp_path / "m")
+    assert loaded.info == pipe.info
+    a = pipe(["walk"], [2.0], [3], steps=3)[0]
+    b = loaded(["walk"], [2.0], [3], steps=3)[0]
+    assert np.array_equal(a.joints, b.joints)

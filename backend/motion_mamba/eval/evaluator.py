@@ -170,9 +170,11 @@ def crop_to_unit(features: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 class TextMotionEvaluator:
     """Our trained evaluator: normalisation statistics + `EvaluatorNet` + the frozen sentence encoder."""
 
-    def __init__(self, config: EvaluatorConfig, mean: np.ndarray, std: np.ndarray, device: str = "cpu"):
+    def __init__(self, config: EvaluatorConfig, mean: np.ndarray, std: np.ndarray, device: str = "cpu",
+                 text: "PooledTextCache | None" = None):  # noqa: F821
         from ..model.config import TextConfig
         from ..model.text import build_text_encoder
+        from ..train.text_cache import PooledTextCache
 
         self.config = config
         self.name = f"ours-{config.text_encoder}"
@@ -180,13 +182,16 @@ class TextMotionEvaluator:
         self.net = EvaluatorNet(config).to(device)
         self.mean = torch.as_tensor(mean, dtype=torch.float32, device=device)
         self.std = torch.as_tensor(std, dtype=torch.float32, device=device)
-        self.text_encoder = build_text_encoder(TextConfig(encoder=config.text_encoder, dim=config.text_dim), device)
+        if text is None or (text.encoder.name, text.encoder.dim) != (config.text_encoder, config.text_dim):
+            text = PooledTextCache(build_text_encoder(TextConfig(encoder=config.text_encoder, dim=config.text_dim),
+                                                      device))
+        self.text = text
 
     def normalize(self, features: torch.Tensor) -> torch.Tensor:
         return (features - self.mean) / self.std
 
     def pooled_text(self, texts: Sequence[str]) -> torch.Tensor:
-        return self.text_encoder.encode(list(texts)).pooled.to(self.device)
+        return self.text.pooled(list(texts)).to(self.device)
 
     @torch.no_grad()
     def encode_text(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:

@@ -162,17 +162,20 @@ class BundleGenerator:
         self.steps = steps
         self.solver = solver
         self.batch_size = batch_size
+        from ..train.text_cache import PooledTextCache
+
+        self.text = PooledTextCache(pipe.text_encoder)
 
     @torch.inference_mode()
     def __call__(self, captions: Sequence[str], frames: Sequence[int], seeds: Sequence[int]) -> list[np.ndarray]:
         pipe, model = self.pipe, self.pipe.model
         out: list[np.ndarray] = []
-        null = pipe.text_encoder.encode([""]).pooled[0]
+        null = self.text.pooled([""])[0]
         for i in range(0, len(captions), self.batch_size):
             caps = list(captions[i:i + self.batch_size])
             lens = torch.tensor([min(int(f), pipe.max_frames) for f in frames[i:i + self.batch_size]])
             noise = torch.stack([pipe.initial_noise(s) for s in seeds[i:i + self.batch_size]]).to(pipe.device)
-            text = pipe.text_encoder.encode(caps).pooled
+            text = self.text.pooled(caps)
             z = pipe.diffusion.sample(model.denoiser, noise, text, null, self.guidance, self.solver, self.steps)
             feats = model.denormalize_features(model.decode_latent(z, lens.to(pipe.device))).float().cpu().numpy()
             out.extend(feats[j, : int(n)] for j, n in enumerate(lens))

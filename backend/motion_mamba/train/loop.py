@@ -2,7 +2,8 @@
 validation and atomic checkpoints, under torchrun/DDP or in one process.
 
 Resuming is exact: the data order and every random draw of step s are functions of (seed, s, rank) only
-(`torch.manual_seed(step_seed(...))` before each step, batches from a per-epoch permutation), so restarting from
+(torch, numpy and `random` are seeded with `step_seed(...)` before each step; batches come from a per-epoch
+permutation), so restarting from
 the checkpoint at step s replays steps s+1.. exactly as the uninterrupted run would have. No RNG state has to be
 saved, and a kill loses at most the steps since the last checkpoint.
 """

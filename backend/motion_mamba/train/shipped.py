@@ -67,24 +67,29 @@ def budgeted(name: str, run: Callable[[TrainConfig], tuple[Any, Any]], cfg: Trai
              probe_s: float, plan: dict[str, int], plan_path: Path) -> tuple[Any, Any, dict[str, float]]:
     """Train within `budget_s`: probe the speed, plan steps (at most cfg.steps), train to the plan."""
     t0 = time.monotonic()
+    results = []
     if name not in plan:
         result, bundle = run(dataclasses.replace(cfg, max_seconds=min(probe_s, budget_s)))
+        results.append(result)
         if result.finished:
             plan[name] = result.step
         else:
             left = budget_s - (time.monotonic() - t0)
             plan[name] = max(result.step, min(cfg.steps, result.step + int(0.9 * left * result.steps_per_s)))
         write_json_atomic(plan_path, plan)
-    steps = plan[name]
     left = max(60.0, budget_s - (time.monotonic() - t0))
-    result, bundle = run(dataclasses.replace(cfg, steps=steps, max_seconds=1.15 * left))
+    result, bundle = run(dataclasses.replace(cfg, steps=plan[name], max_seconds=1.15 * left))
+    results.append(result)
     if not result.finished:  # the hard cap hit before the plan: end the stage where it is
         plan[name] = result.step
         write_json_atomic(plan_path, plan)
         result, bundle = run(dataclasses.replace(cfg, steps=result.step, max_seconds=0.0))
+    speeds = [r.steps_per_s for r in results if r.steps_per_s > 0]
+    losses = [r.loss for r in results if r.loss == r.loss]  # drop NaN: a call that resumed at its last step
     return result, bundle, {"steps": result.step, "minutes": round((time.monotonic() - t0) / 60, 2),
-                            "steps_per_s": round(result.steps_per_s, 3), "loss": result.loss,
-                            "val_loss": result.val_loss}
+                            "steps_per_s": round(sum(speeds) / len(speeds), 4) if speeds else None,
+                            "loss": losses[-1] if losses else None, "val_loss": result.val_loss,
+                            "batch_size": cfg.batch_size}
 
 
 def run_shipped(args: argparse.Namespace) -> int:
@@ -123,6 +128,10 @@ def run_shipped(args: argparse.Namespace) -> int:
     train_set = load_split(data, "train", config.skeleton)
     val_set = load_split(data, "val", config.skeleton)
     data_meta = str(data)
+    from ..model.text import build_text_encoder
+    from .text_cache import PooledTextCache
+
+    text = PooledTextCache(build_text_encoder(config.text))  # shared by the denoisers and the evaluator (MiniLM)
 
     # 2. VAE
     vae_model = MotionModel(config)
@@ -148,7 +157,8 @@ def run_shipped(args: argparse.Namespace) -> int:
         if fixed_steps is not None:  # A/B: the same number of steps, the budget is only a safety cap
             plan.setdefault(stage, fixed_steps)
         folder = run_dir / ("denoiser" if arch == "mamba" else "denoiser-transformer")
-        return budgeted(stage, lambda c: stages.run_denoiser(model, train_set, val_set, c, folder, m, info, progress),
+        return budgeted(stage, lambda c: stages.run_denoiser(model, train_set, val_set, c, folder, m, info, progress,
+                                                             text),
                         cfg, budget_min * 60, args.probe_seconds, plan, plan_path)
 
     result, mamba_bundle, rep = denoiser_stage("mamba", "denoiser", budgets["denoiser"], None)
@@ -161,7 +171,7 @@ def run_shipped(args: argparse.Namespace) -> int:
     emeta = {"stage": "evaluator", "preset": "demo", "data": data_meta, "evaluator": dataclasses.asdict(ecfg)}
     _, evaluator_dir, rep = budgeted(
         "evaluator", lambda c: stages.run_evaluator(ecfg, train_set, val_set, c, work / "evaluator", emeta, info,
-                                                    progress),
+                                                    progress, text),
         train_config("demo", "evaluator"), budgets["evaluator"] * 60, args.probe_seconds, plan, plan_path)
     done("evaluator", rep)
 

@@ -23,6 +23,7 @@ from torch import nn
 from .config import TrainConfig
 from .distributed import DistInfo
 from .loop import Task, TrainResult, train
+from .text_cache import PooledTextCache
 
 Pair = tuple[np.ndarray, str]
 
@@ -99,20 +100,18 @@ class DenoiserObjective(nn.Module):
 class DenoiserTask(Task):
     """Items are (standardised latent (k, d), caption); `prepare` adds the frozen text encoder's embeddings."""
 
-    def __init__(self, model: "MotionModel", text_encoder: "TextEncoder"):  # noqa: F821
+    def __init__(self, model: "MotionModel", text: "PooledTextCache"):  # noqa: F821
         self.model = model
-        self.text_encoder = text_encoder
+        self.text = text
         self.module = DenoiserObjective(model)
-        self._null: torch.Tensor | None = None
 
     def collate(self, items: list[tuple[torch.Tensor, str]]) -> tuple[torch.Tensor, list[str]]:
         return torch.stack([z for z, _ in items]), [c for _, c in items]
 
     def prepare(self, batch: tuple[torch.Tensor, list[str]], device: str) -> tuple[torch.Tensor, ...]:
         z0, captions = batch
-        if self._null is None:
-            self._null = self.text_encoder.encode([""]).pooled[0].to(device)
-        return z0.to(device), self.text_encoder.encode(captions).pooled.to(device), self._null
+        emb = self.text.pooled(list(captions) + [""]).to(device)  # "" is the unconditional prompt
+        return z0.to(device), emb[:-1], emb[-1]
 
 
 class LatentSet:
@@ -183,17 +182,18 @@ def run_vae(model: "MotionModel", train_pairs: "ClipSet", val_pairs: Sequence[Pa
 
 def run_denoiser(model: "MotionModel", train_pairs: Sequence[Pair], val_pairs: Sequence[Pair] | None,  # noqa: F821
                  cfg: TrainConfig, run_dir: Path, run_meta: dict[str, Any], info: DistInfo,
-                 progress: bool = True) -> tuple[TrainResult, Path | None]:
-    """`model` carries the trained VAE and its statistics (from the VAE stage's bundle); the VAE stays frozen."""
+                 progress: bool = True, text: PooledTextCache | None = None) -> tuple[TrainResult, Path | None]:
+    """`model` carries the trained VAE and its statistics (from the VAE stage's bundle); the VAE stays frozen.
+    `text`: a caption-embedding cache to share between stages that use the same text encoder."""
     from ..model.checkpoint import save_bundle
     from ..model.text import build_text_encoder
 
     model.to(info.device)
     model.vae.requires_grad_(False).eval()
-    text_encoder = build_text_encoder(model.config.text, info.device)
+    text = text or PooledTextCache(build_text_encoder(model.config.text, info.device))
     train_lat = encode_latents(model, train_pairs, info.device)
     val_lat = encode_latents(model, val_pairs, info.device) if val_pairs else None
-    task = DenoiserTask(model, text_encoder)
+    task = DenoiserTask(model, text)
     result = train(task, train_lat, val_lat, cfg, run_dir, run_meta, info, progress)
     bundle = None
     if result.finished and info.is_main:
@@ -204,11 +204,11 @@ def run_denoiser(model: "MotionModel", train_pairs: Sequence[Pair], val_pairs: S
 
 def run_evaluator(config: "EvaluatorConfig", train_pairs: "ClipSet", val_pairs: Sequence[Pair] | None,  # noqa: F821
                   cfg: TrainConfig, run_dir: Path, run_meta: dict[str, Any], info: DistInfo,
-                  progress: bool = True) -> tuple[TrainResult, Path | None]:
+                  progress: bool = True, text: PooledTextCache | None = None) -> tuple[TrainResult, Path | None]:
     from ..eval.evaluator import EvaluatorTask, TextMotionEvaluator, evaluator_statistics
 
     mean, std = evaluator_statistics(train_pairs.mean, train_pairs.std, config.skeleton)
-    evaluator = TextMotionEvaluator(config, mean, std, info.device)
+    evaluator = TextMotionEvaluator(config, mean, std, info.device, text=text)
     task = EvaluatorTask(evaluator)
     result = train(task, train_pairs, val_pairs, cfg, run_dir, run_meta, info, progress)
     bundle = None

@@ -55,8 +55,18 @@ def _add_train_options(s: argparse.ArgumentParser) -> None:
     g.add_argument("--max-minutes", type=float, help="stop (with a checkpoint) after this long; rerun to resume")
     g.add_argument("--max-clips", type=int, default=0, help="use only the first N clips of each split")
     g.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    g.add_argument("--threads", type=int, help="torch CPU threads (1 is faster on a busy shared machine)")
     g.add_argument("--no-amp", action="store_true", help="disable bf16 autocast on CUDA")
     g.add_argument("--no-progress", action="store_true")
+
+
+def set_threads(threads: int | None) -> None:
+    if threads is not None:
+        if threads < 1:
+            raise CLIError(f"--threads must be >= 1, got {threads}")
+        import torch
+
+        torch.set_num_threads(threads)
 
 
 def overrides(args: argparse.Namespace) -> dict:
@@ -70,6 +80,7 @@ def overrides(args: argparse.Namespace) -> dict:
 def run(args: argparse.Namespace) -> int:
     from ..train.distributed import init_distributed, shutdown
 
+    set_threads(args.threads)
     info = init_distributed(args.device)
     try:
         result, bundle = run_stage(args.stage, args, info)

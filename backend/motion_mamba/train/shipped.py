@@ -49,6 +49,7 @@ def register_shipped(sub: argparse._SubParsersAction) -> None:
                    "prints per-stage speeds to plan the real run (never installs)")
     s.add_argument("--install", action="store_true", help="copy the bundle, evaluator and card into the package")
     s.add_argument("--device", default="auto")
+    s.add_argument("--threads", type=int, help="torch CPU threads (1 is faster on a busy shared machine)")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(func=run_shipped)
 
@@ -103,6 +104,9 @@ def run_shipped(args: argparse.Namespace) -> int:
     from .distributed import init_distributed
     from .recipes import evaluator_config, train_config
 
+    from ..cli.train import set_threads
+
+    set_threads(args.threads)
     work = args.out.resolve()
     work.mkdir(parents=True, exist_ok=True)
     budgets = _budgets(args)

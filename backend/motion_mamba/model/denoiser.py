@@ -4,12 +4,16 @@
     E_1..E_N: HTM then BSM, each output kept as a skip
     M       : transformer attention "mixer" (self-attention over all tokens = conditional fusion)
     D_1..D_N: Linear(cat[h, skip]) then HTM then BSM
-    ε̂       = Linear(LN(h))[:, 2:]                            (B, k, d)
+    ε̂       = Linear(LN(h))[:, 2:] + Linear(z_t)              (B, k, d)
 
 HTM (Algorithm 1) runs S isolated selective scans along the token axis; the count follows {S_2N-1, ..., S_1}
 from the outermost level (E_1, D_N) to the level next to the mixer (E_N, D_1). BSM (Algorithm 2) transposes so
 the d latent channels become the sequence and the tokens the features, scans it forwards and backwards with
 separate parameters, gates, sums and transposes back. Both are wrapped as pre-norm residuals.
+
+The linear path from z_t to ε̂ matters: at high noise ε ≈ z_t almost exactly, and the final LayerNorm removes
+each token's mean and scale, which the network would otherwise have to smuggle around it (with d = 32 that alone
+left an ε error of ~0.07 at t = 999, i.e. ~4 in the predicted clean latent, and sampling diverged).
 
 The conditioning tokens come *first*: a forward scan only carries information to later tokens, so with MLD's
 order [z, time, text] the latent tokens would never see the condition inside HTM.
@@ -83,6 +87,7 @@ class MotionMambaDenoiser(nn.Module):
         self.decoder_blocks = nn.ModuleList(MotionMambaBlock(d, L, s, **ssm) for s in scans[N:])
         self.norm = nn.LayerNorm(d)
         self.out = nn.Linear(d, d)
+        self.z_skip = nn.Linear(d, d)  # linear path z_t -> ε̂ around the final norm (module docstring)
 
     def forward(self, z: torch.Tensor, timesteps: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         """z: (B, k, d) noisy latent; timesteps: (B,); text: (B, text_dim) pooled embedding -> ε̂ (B, k, d)."""
@@ -94,4 +99,4 @@ class MotionMambaDenoiser(nn.Module):
         h = self.mixer(h)
         for fuse, block in zip(self.skip_fuse, self.decoder_blocks):
             h = block(fuse(torch.cat([h, skips.pop()], dim=-1)))  # concatenated U-Net skip, (B, L, 2d) -> (B, L, d)
-        return self.out(self.norm(h))[:, 2:]
+        return self.out(self.norm(h))[:, 2:] + self.z_skip(z)

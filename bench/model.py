@@ -87,7 +87,11 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="demo preset only, 3 repeats")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--seconds", type=float, default=9.8)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch CPU threads (1: batch-1 inference on tiny tensors gains nothing from more, and on a "
+                         "shared CPU extra threads spin-wait and slow everything down)")
     args = ap.parse_args()
+    torch.set_num_threads(args.threads)
     presets = ["demo"] if args.quick else ["demo", "paper"]
     repeats, warmup = (3, 1) if args.quick else (7, 2)
     print(f"device {args.device}, torch threads {torch.get_num_threads()}")

@@ -106,7 +106,7 @@ class MotionPipeline:
         k, d = self.config.vae.latent_size, self.config.vae.latent_dim
         return torch.randn(k, d, generator=torch.Generator().manual_seed(int(seed)))
 
-    @torch.inference_mode()
+    @torch.no_grad()  # not inference_mode: the text cache may later feed a training step
     def __call__(
         self,
         prompts: list[str],

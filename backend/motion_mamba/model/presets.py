@@ -43,7 +43,7 @@ def _demo() -> ModelConfig:
     return ModelConfig(
         name="motion-mamba-demo",
         preset="demo",
-        vae=VAEConfig(latent_size=2, latent_dim=128, ff_size=256, num_layers=5, num_heads=4, dropout=0.1),
+        vae=VAEConfig(latent_size=2, latent_dim=128, ff_size=256, num_layers=3, num_heads=4, dropout=0.1),
         denoiser=DenoiserConfig(
             latent_size=2, latent_dim=128, text_dim=384, num_layers=7, num_heads=4, ff_size=256, dropout=0.1
         ),

@@ -175,8 +175,26 @@ class BundleGenerator:
             caps = list(captions[i:i + self.batch_size])
             lens = torch.tensor([min(int(f), pipe.max_frames) for f in frames[i:i + self.batch_size]])
             noise = torch.stack([pipe.initial_noise(s) for s in seeds[i:i + self.batch_size]]).to(pipe.device)
-            text = self.text.pooled(caps)
-            z = pipe.diffusion.sample(model.denoiser, noise, text, null, self.guidance, self.solver, self.steps)
+            z = self._sample(noise, self.text.pooled(caps), null)
             feats = model.denormalize_features(model.decode_latent(z, lens.to(pipe.device))).float().cpu().numpy()
             out.extend(feats[j, : int(n)] for j, n in enumerate(lens))
         return out
+
+    def _sample(self, noise: torch.Tensor, text: torch.Tensor, null: torch.Tensor) -> torch.Tensor:
+        """`LatentDiffusion.sample` with the whole batch in each denoiser call. The pipeline calls the denoiser per
+        sample so a sample never depends on its batch-mates (bit-exact); evaluation only needs the distribution,
+        and batching is ~10x faster on a CPU."""
+        diffusion = self.pipe.diffusion
+        guidance = diffusion.config.guidance_scale if self.guidance is None else float(self.guidance)
+        scheduler = diffusion.make_scheduler(self.solver)
+        scheduler.set_timesteps(diffusion.default_steps(self.solver) if self.steps is None else self.steps,
+                                device=noise.device)
+        B = noise.shape[0]
+        cond = torch.cat([text, null.expand_as(text)])  # (2B, D): conditional rows, then unconditional
+        z = noise * scheduler.init_noise_sigma
+        for t in scheduler.timesteps:
+            z_in = scheduler.scale_model_input(z, t)
+            eps = self.pipe.model.denoiser(torch.cat([z_in, z_in]), t.expand(2 * B), cond)
+            eps = eps[B:] + guidance * (eps[:B] - eps[B:])  # ε_u + s (ε_c − ε_u)
+            z = scheduler.step(eps, t, z).prev_sample
+        return z

@@ -41,6 +41,7 @@ def register_shipped(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--clips", type=int, default=10000, help="procedural corpus size (default 10000)")
     s.add_argument("--probe-seconds", type=float, default=60.0, help="speed probe per training stage")
     s.add_argument("--repeats", type=int, default=5, help="evaluation repetitions (T2M: 20)")
+    s.add_argument("--eval-clips", type=int, default=256, help="test clips per held-out kind (0: all)")
     s.add_argument("--mm-samples", type=int, default=20)
     s.add_argument("--mm-repeats", type=int, default=10)
     s.add_argument("--budget", action="append", default=[], metavar="STAGE=MIN",
@@ -215,7 +216,7 @@ def evaluate_recipe(mamba_bundle: Path, baseline_bundle: Path, evaluator_dir: Pa
                             max_frames=methods[0].pipe.max_frames, timing_sentences=3 if args.dry_run else 10)
     out: dict[str, Any] = {"settings": dataclasses.asdict(settings), "evaluator": evaluator.name, "splits": {}}
     for split in HELD_OUT_SPLITS:
-        clips = load_split(data, split).clips
+        clips = load_split(data, split, max_clips=args.eval_clips).clips
         results = evaluate(evaluator, clips, methods, settings, progress=not args.no_progress)
         out["splits"][split] = {"clips": len(clips), "results": results, "json": results_json(results)}
     write_json_atomic(args.out.resolve() / "eval.json", {**out, "splits": {

@@ -104,3 +104,15 @@ def test_from_pretrained_round_trip(pipe, tmp_path):
     a = pipe(["walk"], [2.0], [3], steps=3)[0]
     b = loaded(["walk"], [2.0], [3], steps=3)[0]
     assert np.array_equal(a.joints, b.joints)
+
+
+def test_kit_skeleton_models_return_kit_motions():
+    from motion_mamba.model.motion_model import MotionModel
+    from motion_mamba.model.presets import get_preset, with_skeleton
+    from motion_mamba.model.text import TinyTextEncoder
+
+    model = MotionModel(with_skeleton(get_preset("test"), "kit21"))
+    pipe = MotionPipeline(model, TinyTextEncoder(32), "kit")
+    m = pipe(["a person walks"], [2.0], [0], steps=2)[0]
+    assert (m.skeleton, m.fps, m.joints.shape) == ("kit21", 12.5, (25, 21, 3))
+    m.validate()

@@ -266,11 +266,10 @@ class EvaluatorTask(Task):
         return crops, [c for _, c in items]
 
     def prepare(self, batch: tuple[list[np.ndarray], list[str]], device: str) -> tuple[torch.Tensor, ...]:
+        from ..train.stages import pad_batch
+
         crops, captions = batch
-        lengths = torch.tensor([len(c) for c in crops], device=device)
-        x = torch.zeros(len(crops), int(lengths.max()), crops[0].shape[-1], device=device)
-        for i, c in enumerate(crops):
-            x[i, : len(c)] = torch.from_numpy(c)
+        x, lengths = pad_batch(crops, device)
         x = self.evaluator.normalize(x) * (torch.arange(x.shape[1], device=device)[None, :, None]
                                            < lengths[:, None, None])
         same = torch.tensor([[a == b for b in captions] for a in captions], device=device)

@@ -1,7 +1,11 @@
 """Two CPU processes on the gloo backend train exactly like one process with the same global batch."""
 
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
+import pytest
 import torch
 import torch.multiprocessing as mp
 from train_toy import ToyTask, ddp_worker, toy_data
@@ -28,3 +32,22 @@ def test_ddp_two_gloo_processes_match_single_process(tmp_path):
     assert meta["world_size"] == 2
     for k, v in single.module.state_dict().items():
         torch.testing.assert_close(tensors["model"][k], v, rtol=1e-5, atol=1e-6, msg=k)
+
+
+@pytest.mark.slow
+def test_torchrun_cli_two_gloo_processes(tmp_path):
+    """The real command under torchrun: rank 0 writes one checkpoint stream and a loadable bundle."""
+    from train_fixtures import write_tiny_corpus
+
+    from motion_mamba.model.checkpoint import load_bundle
+
+    data = write_tiny_corpus(tmp_path / "data", n_train=16, n_val=4, n_test=0)
+    bin_dir = Path(sys.executable).parent
+    cmd = [str(bin_dir / "torchrun"), "--standalone", "--nproc_per_node", "2", "--no-python",
+           str(bin_dir / "motion-mamba"), "train", "vae", "--preset", "test", "--data", str(data), "--out",
+           str(tmp_path / "run"), "--steps", "2", "--batch-size", "4", "--device", "cpu", "--no-progress"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    _, meta = load_checkpoint(tmp_path / "run" / "vae" / "checkpoints" / "step_00000002")
+    assert meta["world_size"] == 2
+    load_bundle(tmp_path / "run" / "vae" / "model")

@@ -24,7 +24,6 @@ def trained(tmp_path_factory):
     return data, run
 
 
-@pytest.mark.slow
 def test_eval_table_real_first_with_intervals(trained, tmp_path, capsys):
     data, run = trained
     out_json = tmp_path / "eval.json"

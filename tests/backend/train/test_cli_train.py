@@ -23,7 +23,6 @@ def _train(capsys, *argv) -> dict:
     return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
 
 
-@pytest.mark.slow
 def test_two_stages_resume_and_load(corpus, tmp_path, capsys):
     run = tmp_path / "run"
     out = _train(capsys, "vae", "--preset", "test", "--data", str(corpus), "--out", str(run), "--steps", "2")

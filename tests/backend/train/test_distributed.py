@@ -5,7 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import torch
 import torch.multiprocessing as mp
 from train_toy import ToyTask, ddp_worker, toy_data
@@ -34,7 +33,6 @@ def test_ddp_two_gloo_processes_match_single_process(tmp_path):
         torch.testing.assert_close(tensors["model"][k], v, rtol=1e-5, atol=1e-6, msg=k)
 
 
-@pytest.mark.slow
 def test_torchrun_cli_two_gloo_processes(tmp_path):
     """The real command under torchrun: rank 0 writes one checkpoint stream and a loadable bundle."""
     from train_fixtures import write_tiny_corpus

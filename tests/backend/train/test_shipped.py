@@ -44,3 +44,22 @@ def test_short_stage_and_rerun_keep_the_plan(tmp_path):
     rerun.step = 30  # killed at step 30 of a planned 40
     _, _, report = budgeted("vae", rerun, TrainConfig(steps=1000), 600, 60, {"vae": 40}, tmp_path / "p.json")
     assert rerun.calls[0][0] == 40 and report["steps"] == 40
+
+
+def test_quality_bars_from_results():
+    from motion_mamba.eval.runner import MethodResult
+    from motion_mamba.train.model_card import ab_table, acceptance
+
+    def row(name, r3, fid, skate, sps=None):
+        return MethodResult(name, {"R@3": (r3, 0.01), "FID": (fid, 0.1)}, seconds_per_sentence=sps,
+                            physical={"skate_speed_cm_s": skate})
+
+    results = [row("Real", 0.80, 0.01, 2.0), row("mm", 0.70, 1.0, 2.9, 0.1), row("mm @ init", 0.1, 20.0, 9.0, 0.1),
+               row("mm-baseline", 0.5, 3.0, 4.0, 0.05)]
+    checks = {name: ok for name, ok, _ in acceptance(results)}
+    assert checks == {"R@3 >= 0.8 x real": True, "FID <= 10% of FID at initialisation": True,
+                      "foot skating <= 1.5 x real": True}
+    results[1] = row("mm", 0.6, 2.5, 3.5, 0.1)
+    assert not any(ok for _, ok, _ in acceptance(results))
+    table = ab_table(results)
+    assert "| mm |" in table and "| mm-baseline |" in table and "@ init" not in table and "Real" not in table

@@ -8,13 +8,7 @@ from motion_mamba.model.config import DiffusionConfig
 from motion_mamba.model.presets import get_preset
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: on a shared CPU, extra torch threads only spin and wait."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class Recorder(nn.Module):

@@ -1,18 +1,11 @@
 import numpy as np
 import pytest
-import torch
 
 from motion_mamba.motion import Motion
 from motion_mamba.pipeline import Cancelled, MotionPipeline
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: on a shared CPU, extra torch threads only spin and wait."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -47,11 +47,8 @@ def weights_hash(model: MotionModel) -> str:
 
 
 def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def save_bundle(path: str | Path, model: MotionModel, metadata: dict[str, Any] | None = None) -> Path:

@@ -1,12 +1,9 @@
 """A tiny corpus in the HumanML3D layout (features from FK-built walks), for the training and evaluation CLIs."""
 
-import sys
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/backend: the shared FK clip builders
-from motion_fixtures import walk_clip  # noqa: E402
+from motion_fixtures import walk_clip
 
 from motion_mamba.features import joints_to_features, mean_std
 

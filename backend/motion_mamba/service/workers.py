@@ -25,6 +25,7 @@ import time
 
 import zmq
 from zmq.devices import monitored_queue
+from zmq.utils.monitor import recv_monitor_message
 
 from .auth import ServerKeys, secure_server
 
@@ -50,6 +51,17 @@ def _worker_cmd(args: argparse.Namespace, backend: str, monitor: str, device: st
     return cmd
 
 
+def _await_events(monitor: zmq.Socket, n: int, timeout_s: float) -> bool:
+    """Read `n` events from a socket monitor; False if they do not all arrive in time."""
+    deadline = time.monotonic() + timeout_s
+    for _ in range(n):
+        left = deadline - time.monotonic()
+        if left <= 0 or not monitor.poll(left * 1000):
+            return False
+        recv_monitor_message(monitor)
+    return True
+
+
 def run_cluster(args: argparse.Namespace, binds: list[str], keys: ServerKeys | None) -> int:
     """Start the device and `args.workers` workers; run until SIGINT/SIGTERM, then stop the workers (which answer
     their open jobs with `shutting_down` through the still-running device) and exit."""
@@ -63,6 +75,9 @@ def run_cluster(args: argparse.Namespace, binds: list[str], keys: ServerKeys | N
     auth = secure_server(ctx, front, keys) if keys is not None else None
     for e in binds:
         front.bind(e)
+    # A worker's "ready" line comes before its sockets finish connecting; requests would round-robin over the
+    # workers already connected, so "ready" waits for every worker's handshake on both feeds.
+    handshakes = [sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED) for sock in (back, mon)]
     back.bind(backend)
     mon.bind(monitor)
     endpoints = [front.getsockopt_string(zmq.LAST_ENDPOINT)] if len(binds) == 1 else binds
@@ -80,6 +95,11 @@ def run_cluster(args: argparse.Namespace, binds: list[str], keys: ServerKeys | N
             if not line.startswith("motion-mamba: ready"):
                 print(f"motion-mamba serve: worker {i} failed to start (exit {p.wait()})", file=sys.stderr)
                 return 1
+        if not all(_await_events(h, len(procs), timeout_s=60) for h in handshakes):
+            print("motion-mamba serve: workers started but did not connect within 60 s", file=sys.stderr)
+            return 1
+        for h in handshakes:
+            h.close()
         print(f"motion-mamba: ready: {len(procs)} workers (pids {' '.join(str(p.pid) for p in procs)}), "
               f"listening on {' '.join(endpoints)}", flush=True)
         while not stop.wait(0.2):

@@ -47,8 +47,11 @@ def test_eval_table_real_first_with_intervals(trained, tmp_path, capsys):
     assert "| Real |" in (tmp_path / "t.md").read_text()
 
 
-def test_eval_needs_an_evaluator(trained, tmp_path, capsys):
+def test_eval_needs_an_evaluator(trained, tmp_path, capsys, monkeypatch):
+    import motion_mamba.pipeline
+
     data, run = trained
+    monkeypatch.setattr(motion_mamba.pipeline, "DEFAULT_MODEL_DIR", tmp_path / "no-shipped" / "model")
     lonely = tmp_path / "lonely"
     lonely.mkdir()
     (lonely / "model").symlink_to(run / "model")

@@ -28,6 +28,7 @@ class VAEConfig:
     num_heads: int = 4
     dropout: float = 0.1
     max_frames: int = 196  # HumanML3D clips are at most 196 frames (9.8 s at 20 fps)
+    patch_frames: int = 1  # frames per transformer token (MLD: 1); >1 patchifies time, see model/vae.py
     kl_weight: float = 1e-4  # MLD config_vae_humanml3d.yaml LAMBDA_KL
     joint_weight: float = 1.0  # SmoothL1 on joints recovered from the features (MLD LAMBDA_JOINT)
 
@@ -106,6 +107,8 @@ class ModelConfig:
         v, d, t = self.vae, self.denoiser, self.text
         if v.num_layers % 2 != 1:
             raise ValueError(f"vae.num_layers must be odd (skip-transformer), got {v.num_layers}")
+        if v.patch_frames < 1 or v.max_frames % v.patch_frames:
+            raise ValueError(f"vae.patch_frames must be >= 1 and divide max_frames {v.max_frames}, got {v.patch_frames}")
         if v.latent_dim % v.num_heads:
             raise ValueError(f"vae.latent_dim {v.latent_dim} is not divisible by vae.num_heads {v.num_heads}")
         if (d.latent_size, d.latent_dim) != (v.latent_size, v.latent_dim):

@@ -25,7 +25,7 @@ _RECIPES: dict[str, dict[str, TrainConfig]] = {
                                  ckpt_every=5000, val_every=5000),
     },
     "demo": {
-        "vae": TrainConfig(steps=3000, batch_size=32, lr=3e-4, warmup_steps=100, ema_decay=0.995, ckpt_every=250,
+        "vae": TrainConfig(steps=6000, batch_size=32, lr=1e-3, warmup_steps=100, ema_decay=0.995, ckpt_every=250,
                            val_every=500, log_every=25),
         "denoiser": TrainConfig(steps=6000, batch_size=128, lr=3e-4, warmup_steps=100, ema_decay=0.999,
                                 ckpt_every=500, val_every=1000, log_every=50),

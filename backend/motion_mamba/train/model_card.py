@@ -37,7 +37,7 @@ def ab_table(results: list) -> str:
 
 
 def write_model_card(work: Path, bundle: Path, evaluator_dir: Path, stages: dict[str, Any], evaluation: dict[str, Any],
-                     clips: int, dry_run: bool) -> Path:
+                     clips: int, dry_run: bool, command: str) -> Path:
     from ..eval.table import markdown_table, physical_table
 
     doc = json.loads((bundle / "config.json").read_text())
@@ -60,7 +60,7 @@ def write_model_card(work: Path, bundle: Path, evaluator_dir: Path, stages: dict
     params = doc["parameters"]
     card = f"""# Motion Mamba — shipped model (`{doc['name']}`){' — DRY RUN, not for shipping' if dry_run else ''}
 
-Produced by `motion-mamba train shipped --out WORK{' --dry-run' if dry_run else ' --install'}` (code {__version__});
+Produced by `{command}` (code {__version__});
 every number below comes from that run (WORK/stages.json, WORK/eval.json).
 
 ## Model

@@ -21,7 +21,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shlex
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -120,6 +122,10 @@ def run_shipped(args: argparse.Namespace) -> int:
     plan = json.loads(plan_path.read_text()) if plan_path.is_file() else {}
     report: dict[str, Any] = json.loads(report_path.read_text()) if report_path.is_file() else {}
     data, run_dir = work / "data", work / "run"
+    command_path = work / "command.txt"  # the first invocation's command line, for the card (reruns only resume)
+    if not command_path.is_file():
+        argv = ["WORK" if Path(a).resolve() == work else a for a in sys.argv[1:]]
+        command_path.write_text(shlex.join(["motion-mamba", *argv]) + "\n")
 
     def done(stage: str, entry: dict[str, Any]) -> None:
         report[stage] = entry
@@ -194,7 +200,8 @@ def run_shipped(args: argparse.Namespace) -> int:
     # 7. model card (+ install)
     from .model_card import write_model_card
 
-    card = write_model_card(work, mamba_bundle, evaluator_dir, report, tables, clips, args.dry_run)
+    card = write_model_card(work, mamba_bundle, evaluator_dir, report, tables, clips, args.dry_run,
+                            command_path.read_text().strip())
     print(card.read_text())
     if args.install and not args.dry_run:
         install(mamba_bundle, evaluator_dir, card, work / "results.md")

@@ -55,6 +55,7 @@ class MotionVAE(nn.Module):
         B, T, F_ = features.shape
         k, P = self.config.latent_size, self.config.patch_frames
         n = -(-T // P)  # tokens: frames padded up to whole patches (the padding is zero, as padded frames are)
+        features = features * lengths_to_mask(lengths, T)[..., None]  # a patch may hold real and padded frames
         patches = F.pad(features, (0, 0, 0, n * P - T)).reshape(B, n, P * F_)
         x = self.skel_embedding(patches)  # (B, n, d)
         x = torch.cat([self.global_motion_token.expand(B, -1, -1), x], dim=1)  # (B, 2k + n, d)

@@ -8,10 +8,12 @@ from motion_mamba.model.presets import get_preset
 from motion_mamba.model.vae import MotionVAE, lengths_to_mask, vae_loss
 
 
-@pytest.fixture
-def vae() -> MotionVAE:
+@pytest.fixture(params=[1, 4], ids=["per-frame", "4-frame-patches"])
+def vae(request) -> MotionVAE:
     torch.manual_seed(0)
-    return MotionVAE(get_preset("test").vae).eval()
+    config = get_preset("test").vae
+    config.patch_frames = request.param
+    return MotionVAE(config).eval()
 
 
 def test_shapes_and_lengths(vae):

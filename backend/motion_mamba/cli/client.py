@@ -14,6 +14,7 @@ from . import CLIError
 
 def register(sub: argparse._SubParsersAction) -> None:
     from ..service.protocol import DEFAULT_ENDPOINT, SOLVERS
+    from .generate import add_prompt_arguments
 
     p = sub.add_parser("client", help="send requests to a running motion-mamba server", description=__doc__)
     p.add_argument("--endpoint", default=DEFAULT_ENDPOINT, help=f"server endpoint (default {DEFAULT_ENDPOINT})")
@@ -27,9 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("job")
     k = ops.add_parser("keygen", help="create CURVE keys for `serve --keys DIR` and `client --keys DIR`")
     k.add_argument("dir")
-    g = ops.add_parser("generate", help="generate motion and save it")
-    g.add_argument("prompt")
-    g.add_argument("--seconds", type=float, default=4.0)
+    g = ops.add_parser("generate", help="generate motion (one prompt or a timeline of --segment) and save it")
+    add_prompt_arguments(g)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--samples", type=int, default=1)
     g.add_argument("--guidance", type=float)
@@ -85,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _generate(client, args: argparse.Namespace) -> int:
     from ..service.client import ServiceError
+    from .generate import read_segments
 
+    segments = read_segments(args)
     out = Path(args.output) if args.output else None
     if out is not None and out.suffix != ".npz":
         raise CLIError(f"{out}: only .npz output is written by the client")
@@ -94,9 +96,9 @@ def _generate(client, args: argparse.Namespace) -> int:
         print(f"\rstep {step}/{total}", end="", file=sys.stderr, flush=True)
 
     try:
-        results = client.generate(args.prompt, args.seconds, args.seed, guidance=args.guidance, steps=args.steps,
-                                  solver=args.solver, samples=args.samples, cache=False if args.no_cache else None,
-                                  on_progress=progress)
+        results = client.generate(args.prompt, args.seconds, args.seed, segments=segments or None, guidance=args.guidance,
+                                  steps=args.steps, solver=args.solver, samples=args.samples,
+                                  cache=False if args.no_cache else None, on_progress=progress)
     except ServiceError as e:
         raise CLIError(str(e)) from None
     except TimeoutError as e:

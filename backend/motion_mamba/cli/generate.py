@@ -3,6 +3,7 @@
     motion-mamba generate "a person walks forward and waves"                # -> motion.npz
     motion-mamba generate "a person jumps" --seconds 3 --seed 7 --samples 2 -o jump.bvh   # jump_0.bvh, jump_1.bvh
     motion-mamba generate "a person jumps" --preset test -o x.npz           # randomly initialised model (smoke test)
+    motion-mamba generate --segment "a person walks=4" --segment "a person sits down=3"   # one 7 s timeline
 
 .npz files hold joints (T, 22, 3) in metres, Y up, facing +Z at frame 0, plus fps, rotations, root_translation,
 text and seed (docs/motion-format.md); .bvh files are written by `motion_mamba.bvh`.
@@ -12,17 +13,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from pathlib import Path
 
 from . import CLIError
 
+DEFAULT_SECONDS = 4.0
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("generate", help="generate motion from a text prompt (.npz or .bvh)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("prompt")
-    p.add_argument("--seconds", type=float, default=4.0, help="clip length (default 4; at most 9.8)")
+    add_prompt_arguments(p)
     p.add_argument("--seed", type=int, default=0, help="seed of the first sample; sample k uses seed + k")
     p.add_argument("--samples", type=int, default=1, help="number of motions (NAME_k.EXT when > 1)")
     p.add_argument("-o", "--output", type=Path, default=Path("motion.npz"), help=".npz or .bvh (default motion.npz)")
@@ -34,6 +37,47 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--solver", choices=("dpm++", "ddim"), default="dpm++")
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=run)
+
+
+def add_prompt_arguments(p: argparse.ArgumentParser) -> None:
+    """PROMPT and --seconds, or a timeline of --segment options (shared with `motion-mamba client generate`)."""
+    p.add_argument("prompt", nargs="?", help="what the motion shows (or give --segment options instead)")
+    p.add_argument("--seconds", type=float, help=f"length of PROMPT's clip (default {DEFAULT_SECONDS:g}; at most 9.8)")
+    p.add_argument("--segment", action="append", metavar="PROMPT=SECONDS",
+                   help="one part of a timeline, instead of PROMPT; repeat in order: the parts are generated and "
+                        "stitched into one motion as long as their sum (each 1 to 9.8 s)")
+
+
+def parse_segment(text: str) -> tuple[str, float]:
+    """'a person walks=3' -> ('a person walks', 3.0); the last '=' splits, so prompts may contain one."""
+    prompt, sep, seconds = text.rpartition("=")
+    if not sep:
+        raise CLIError(f"--segment {text!r}: expected PROMPT=SECONDS, e.g. --segment \"a person walks=3\"")
+    if not prompt.strip():
+        raise CLIError(f"--segment {text!r}: the prompt before '=' is empty")
+    try:
+        value = float(seconds)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise CLIError(f"--segment {text!r}: SECONDS after the last '=' must be a number, got {seconds!r}")
+    return prompt.strip(), value
+
+
+def read_segments(args: argparse.Namespace) -> list[tuple[str, float]]:
+    """The --segment timeline as (prompt, seconds) pairs, or [] for a single PROMPT (whose --seconds default is then
+    filled in); exactly one of the two is given."""
+    if not args.segment:
+        if args.prompt is None:
+            raise CLIError("give a PROMPT, or a timeline as --segment PROMPT=SECONDS options")
+        if args.seconds is None:
+            args.seconds = DEFAULT_SECONDS
+        return []
+    if args.prompt is not None:
+        raise CLIError(f"give either a PROMPT or --segment options, not both (PROMPT is {args.prompt!r})")
+    if args.seconds is not None:
+        raise CLIError("--seconds is the length of a single PROMPT; a timeline lasts as long as its segments")
+    return [parse_segment(s) for s in args.segment]
 
 
 def resolve_model_dir(path: Path) -> Path:
@@ -58,7 +102,9 @@ def run(args: argparse.Namespace) -> int:
     from ..bvh import write_bvh
     from ..motion_io import save_motion
     from ..pipeline import MotionPipeline
+    from ..timeline import generate_timeline
 
+    segments = read_segments(args)
     if args.samples < 1:
         raise CLIError(f"--samples must be >= 1, got {args.samples}")
     paths = output_paths(args.output, args.samples)
@@ -70,15 +116,18 @@ def run(args: argparse.Namespace) -> int:
         pipe = MotionPipeline.from_pretrained(resolve_model_dir(args.model) if args.model else None, args.device)
     t0 = time.perf_counter()
     seeds = [args.seed + k for k in range(args.samples)]
-    motions = pipe([args.prompt] * args.samples, [args.seconds] * args.samples, seeds, guidance=args.guidance,
-                   steps=args.steps, solver=args.solver)
+    options = dict(guidance=args.guidance, steps=args.steps, solver=args.solver)
+    if segments:
+        motions = generate_timeline(pipe, segments, seeds, **options)
+    else:
+        motions = pipe([args.prompt] * args.samples, [args.seconds] * args.samples, seeds, **options)
     seconds = time.perf_counter() - t0
     for path, motion in zip(paths, motions):
         if path.suffix.lower() == ".bvh":
             write_bvh(path, motion)
         else:
             save_motion(path, motion)
-    print(json.dumps({"model": pipe.info["name"], "prompt": args.prompt, "frames": motions[0].num_frames,
+    print(json.dumps({"model": pipe.info["name"], "prompt": motions[0].text, "frames": motions[0].num_frames,
                       "fps": motions[0].fps, "seeds": seeds, "outputs": [str(p) for p in paths],
                       "seconds": round(seconds, 3)}))
     return 0

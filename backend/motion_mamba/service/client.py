@@ -12,7 +12,7 @@ import itertools
 from collections import deque
 import time
 import uuid
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import zmq
@@ -118,15 +118,18 @@ class Client:
     def shutdown(self, timeout: float | None = None) -> dict:
         return self.call("shutdown", timeout)
 
-    def generate(self, prompt: str, seconds: float, seed: int = 0, *, guidance: float | None = None,
+    def generate(self, prompt: str | None = None, seconds: float | None = None, seed: int = 0, *,
+                 segments: Sequence[tuple[str, float]] | None = None, guidance: float | None = None,
                  steps: int | None = None, solver: str | None = None, samples: int = 1, cache: bool | None = None,
                  on_accepted: Callable[[str], None] | None = None,
                  on_progress: Callable[[int, int], None] | None = None,
                  timeout: float | None = None) -> list[protocol.Message]:
-        """Generate and wait; returns the `result` messages in sample order (see `to_motion`). `on_progress` may
-        call `self.cancel(job)`: the job then ends with ServiceError(code="cancelled")."""
-        rid = self.send("generate", prompt=prompt, seconds=seconds, seed=seed, guidance=guidance, steps=steps,
-                        solver=solver, samples=samples, cache=cache)
+        """Generate and wait; returns the `result` messages in sample order (see `to_motion`). Give `prompt` and
+        `seconds`, or `segments` [(prompt, seconds), ...] for one motion stitched from a timeline. `on_progress`
+        may call `self.cancel(job)`: the job then ends with ServiceError(code="cancelled")."""
+        timeline = [{"prompt": p, "seconds": s} for p, s in segments] if segments else None
+        rid = self.send("generate", prompt=prompt, seconds=seconds, segments=timeline, seed=seed, guidance=guidance,
+                        steps=steps, solver=solver, samples=samples, cache=cache)
         results: list[protocol.Message] = []
         for msg in self._replies(rid, timeout):
             if msg.op == "accepted" and on_accepted:
@@ -151,5 +154,6 @@ def to_motion(msg: protocol.Message):
                   extras={k: h[k] for k in ("timings", "cached", "job") if k in h}).validate("result")
 
 
-# Replies carry up to `max_samples` clips of (196, 22, 3+4) float32 plus roots: far below these bounds.
+# A reply carries at most one sample: a 16-segment timeline of 3136 frames of (22, 3+4) float32 plus roots is 2 MB,
+# far below these bounds.
 _REPLY_LIMITS = protocol.Limits(max_message_bytes=64 << 20, max_frames=64)

@@ -45,9 +45,10 @@ class Job:
 
     @property
     def batch_key(self) -> tuple:
-        """Requests with equal keys run in one model call; the length is included so no sample is padded."""
+        """Requests with equal keys run in one model call; the length is included so no sample is padded, the
+        segments so that a timeline only shares its call with samples of the same timeline."""
         r = self.req
-        return (round(r.seconds, 6), r.guidance, r.steps, r.solver)
+        return (round(r.seconds, 6), r.guidance, r.steps, r.solver, r.segments)
 
     def key(self, i: int) -> str:
         r = self.req
@@ -175,10 +176,17 @@ class Engine(threading.Thread):
                     self.emit(j, j.progress(), False)
 
         r = jobs[0].req
+        seeds = [j.req.seeds[i] for j, i in owners]
+        options = dict(guidance=r.guidance, steps=r.steps, solver=r.solver, callback=callback)
         try:
-            motions = self.pipeline([j.req.prompt for j, _ in owners], [j.req.seconds for j, _ in owners],
-                                    [j.req.seeds[i] for j, i in owners], guidance=r.guidance, steps=r.steps,
-                                    solver=r.solver, callback=callback)
+            if r.segments:  # the batch key makes them the same timeline for every job of the batch
+                from ..timeline import generate_timeline
+
+                segments = [(s.prompt, s.seconds) for s in r.segments]
+                motions = generate_timeline(self.pipeline, segments, seeds, **options)
+            else:
+                motions = self.pipeline([j.req.prompt for j, _ in owners], [j.req.seconds for j, _ in owners], seeds,
+                                        **options)
             payloads = [sample_payload(m, self.pipeline.info) for m in motions]
         except self.Cancelled:
             return

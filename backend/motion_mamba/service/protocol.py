@@ -31,7 +31,7 @@ ERROR_CODES = {
     "version": "the header's `v` is not a protocol version this server speaks",
     "unknown_op": "`op` is not one of the request ops",
     "too_large": "the message or its header exceeds the size limits",
-    "unsupported": "a valid request this server cannot carry out (e.g. timelines with a single-clip model)",
+    "unsupported": "a valid request this server cannot carry out (older servers: timelines, see `capabilities`)",
     "queue_full": "the job queue is at its bounded length; retry later",
     "not_found": "`cancel` named a job that is unknown or already finished",
     "cancelled": "the job was cancelled by its client",

@@ -31,7 +31,7 @@ from .auth import ServerKeys, is_local_endpoint, is_loopback_peer, secure_server
 from .cache import CacheError, ResultCache
 from .jobs import Engine, Job, JobQueue, QueueFull
 
-CAPABILITIES = ("generate", "progress", "cancel", "status", "shutdown", "batching", "cache", "samples")
+CAPABILITIES = ("generate", "progress", "cancel", "status", "shutdown", "batching", "cache", "samples", "timeline")
 
 
 class Server:
@@ -283,10 +283,6 @@ class Server:
 
     def _op_generate(self, peer: bytes, req: protocol.Request, _: str) -> None:
         g = req.generate
-        if g.segments:
-            self._send(peer, protocol.error(req.id, "unsupported", "timelines of segments are not supported by "
-                                                                   "this model yet; send one `prompt`"))
-            return
         job = Job(uuid.uuid4().hex[:16], peer, req.id, g, self.model_hash)
         if self.cache is not None and g.cache:
             for i in range(g.samples):

@@ -72,3 +72,21 @@ def test_generate_writes_npz_and_bvh(tmp_path, capsys):
     assert (tmp_path / "j.bvh").read_text().startswith("HIERARCHY")
     assert main(["generate", "x", "--preset", "test", "-o", str(tmp_path / "x.txt")]) == 2
     assert "must end in .npz or .bvh" in capsys.readouterr().err
+
+
+def test_generate_a_timeline_of_segments(tmp_path, capsys):
+    out = tmp_path / "walk_sit.npz"
+    assert main(["generate", "--segment", "a person walks=2", "--segment", "a person sits = down=1.5", "--preset",
+                 "test", "--steps", "2", "--seed", "3", "-o", str(out)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["frames"] == 70 and summary["prompt"] == "a person walks / a person sits = down"
+    m = load_motion(out)
+    assert m.joints.shape == (70, 22, 3) and m.seed == 3 and list(m.extras["segment_frames"]) == [40, 30]
+    for args, message in [(["--segment", "a person walks"], "expected PROMPT=SECONDS"),
+                          (["--segment", "=2"], "the prompt before '=' is empty"),
+                          (["--segment", "walk=inf"], "must be a number, got 'inf'"),
+                          (["--segment", "walk=2", "--segment", "sit=0.5"], "segments[1]: seconds = 0.5 is outside"),
+                          (["walk", "--segment", "walk=2"], "not both"),
+                          ([], "give a PROMPT, or a timeline")]:
+        assert main(["generate", *args, "--preset", "test", "-o", str(tmp_path / "x.npz")]) == 2
+        assert message in capsys.readouterr().err

@@ -41,7 +41,7 @@ def test_hello_reports_versions_model_and_limits(serve, pipeline, tmp_path, tran
         h = c.hello()
     assert h["op"] == "hello" and h["protocol"] == 1 and h["model"]["hash"] == pipeline.info["hash"]
     assert h["device"] == "cpu" and h["limits"]["max_seconds"] == pytest.approx(pipeline.max_seconds)
-    assert {"generate", "cancel", "status"} <= set(h["capabilities"])
+    assert {"generate", "cancel", "status", "timeline"} <= set(h["capabilities"])
     assert h["model"]["parameters"] == pipeline.info["parameters"]
 
 
@@ -69,6 +69,67 @@ def test_generate_streams_progress_then_results_equal_to_in_process(serve, pipel
     assert [(m.header["seed"], m.header["cached"]) for m in more] == [(12, True), (13, False)]
     assert more[1].header["timings"]["batch_samples"] == 1
     np.testing.assert_array_equal(more[0].arrays["joints"], results[1].arrays["joints"])
+
+
+def test_timeline_streams_progress_then_stitched_results_and_is_cached(serve, pipeline):
+    from motion_mamba.timeline import generate_timeline
+
+    server = serve()
+    segments = [("a person walks", 2.0), ("a person sits down", 1.5)]
+    steps = []
+    with Client(server.endpoints[0], timeout=60) as c:
+        results = c.generate(segments=segments, seed=21, steps=2, samples=2, on_progress=lambda s, t: steps.append(s))
+        again = c.generate(segments=segments, seed=22, steps=2)
+        plain = c.generate("a person walks", 2.0, 21, steps=2)  # same first prompt and seed: another cache entry
+    assert steps == [1, 2]  # one model call for both samples' segments
+    direct = generate_timeline(pipeline, segments, [21, 22], steps=2)
+    for msg, ref in zip(results, direct):
+        h = msg.header
+        assert (h["seed"], h["frames"], h["seconds"], h["cached"]) == (ref.seed, 70, 3.5, False)
+        assert h["prompt"] == "a person walks / a person sits down" and h["timings"]["batch_samples"] == 2
+        m = to_motion(msg)
+        np.testing.assert_array_equal(m.joints, ref.joints)
+        np.testing.assert_array_equal(m.rotations, ref.rotations)
+        np.testing.assert_array_equal(m.root_translation, ref.root_translation)
+    assert again[0].header["cached"] is True
+    np.testing.assert_array_equal(again[0].arrays["joints"], results[1].arrays["joints"])
+    assert plain[0].header["cached"] is False and plain[0].arrays["joints"].shape == (40, 22, 3)
+
+
+def test_timeline_is_cancelled_like_a_single_prompt(serve):
+    server = serve()
+    with Client(server.endpoints[0], timeout=60) as c:
+        job = []
+
+        def on_progress(step, total):
+            if step == 1:
+                c.cancel(job[0])
+
+        with pytest.raises(ServiceError) as e:
+            c.generate(segments=[("walk", 1.0), ("run", 1.0)], steps=LONG, on_accepted=job.append,
+                       on_progress=on_progress)
+        assert e.value.code == "cancelled"
+        wait_until(lambda: not c.status()["busy"], "engine idle after cancelling a timeline")
+
+
+def test_client_cli_generates_a_timeline_and_refuses_malformed_segments(serve, tmp_path, capsys):
+    from motion_mamba.cli import main
+
+    server = serve()
+    out = tmp_path / "t.npz"
+    cli = ["client", "--endpoint", server.endpoints[0], "generate"]
+    assert main([*cli, "--segment", "a person walks=1.5", "--segment", "a person jumps=1", "--steps", "1",
+                 "-o", str(out)]) == 0
+    with np.load(out, allow_pickle=False) as f:
+        assert f["joints"].shape == (50, 22, 3) and str(f["text"]) == "a person walks / a person jumps"
+    for args, message in [(["--segment", "a person walks"], "expected PROMPT=SECONDS"),
+                          (["--segment", "walk=fast"], "must be a number"),
+                          (["walk", "--segment", "walk=2"], "not both"),
+                          (["--segment", "walk=2", "--seconds", "3"], "--seconds is the length of a single PROMPT"),
+                          (["--segment", "walk=20"], "bad_request: `seconds` must be between 1.0 and 9.8")]:
+        capsys.readouterr()
+        assert main([*cli, *args]) == 2
+        assert message in capsys.readouterr().err
 
 
 def test_cancel_mid_job_stops_sampling_and_frees_the_engine(serve):
@@ -162,7 +223,8 @@ def test_bad_requests_get_error_replies_and_the_server_keeps_serving(serve):
     bad = [[b""], [b"\xff"], [b'{"v":1,"op":"generate","id":7,"prompt":"x","seconds":NaN}'],
            protocol.encode({"op": "generate", "id": 8, "prompt": "x", "seconds": 2, "steps": 5000}),
            protocol.encode({"op": "teleport", "id": 9}),
-           protocol.encode({"op": "generate", "id": 10, "segments": [{"prompt": "walk", "seconds": 2}]})]
+           protocol.encode({"op": "generate", "id": 10, "segments": [{"prompt": "walk", "seconds": 2},
+                                                                     {"prompt": "sit", "seconds": 20}]})]
     for frames in bad:
         s.send_multipart(frames)
     got = []
@@ -172,7 +234,7 @@ def test_bad_requests_get_error_replies_and_the_server_keeps_serving(serve):
     s.close(0)
     assert all(h["op"] == "error" for h in got)
     assert [(h["id"], h["code"]) for h in got] == [(None, "bad_request"), (None, "bad_request"), (None, "bad_request"),
-                                                    (8, "bad_request"), (9, "unknown_op"), (10, "unsupported")]
+                                                    (8, "bad_request"), (9, "unknown_op"), (10, "bad_request")]
     with Client(server.endpoints[0], timeout=60) as c:
         assert c.hello()["protocol"] == 1
 

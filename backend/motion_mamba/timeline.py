@@ -1,0 +1,172 @@
+"""Timelines: one motion from consecutive (prompt, seconds) segments, each generated as its own clip and stitched.
+
+The model makes one clip per prompt, at most `max_seconds` long, always starting over the origin and facing +Z. So
+every segment is generated as a clip (all in one batched pipeline call: one progress stream, one cancel check) a
+little longer than its share, `overlap` seconds, and consecutive clips are joined over that overlap:
+
+1. the next clip is turned about Y and moved on the floor so that its root (x, z) and heading (`heading`) at the
+   start of the overlap equal the previous clip's at the same frame (heights stay as generated);
+2. joint positions are cross-faded over the overlap with smoothstep weights, so no frame jumps;
+3. rotations and root translation are refit from the stitched joints (`kinematics.joints_to_rotations`).
+
+The overlap comes from the earlier clip's tail where the model's length allows, otherwise from the next clip's
+head; only two neighbouring segments both at `max_seconds` meet without one (a hard cut, still aligned). The result
+has exactly sum(round(seconds * fps)) frames. Segment 0 keeps the sample's seed, so a one-segment timeline is the
+plain clip of its prompt; later segments draw their own noise from (seed, index).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .kinematics import joints_to_rotations
+from .motion import Motion
+from .skeleton import Skeleton
+
+DEFAULT_OVERLAP = 0.5  # seconds; long enough to blend two steps, short next to the 1 s minimum segment
+HEADING_RADIUS = 10  # frames each side of the one where a heading is measured (half a gait cycle)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where one segment's generated clip sits on the timeline: frames [start, start + frames)."""
+
+    start: int
+    frames: int
+
+
+def segment_frames(segments: Sequence[tuple[str, float]], fps: float, min_seconds: float,
+                   max_seconds: float) -> list[int]:
+    """Each segment's share of the timeline in frames, rounded as the pipeline rounds a clip's length."""
+    if not isinstance(segments, (list, tuple)) or not segments:
+        raise ValueError("segments must be a non-empty list of (prompt, seconds)")
+    frames = []
+    for i, seg in enumerate(segments):
+        if not isinstance(seg, (list, tuple)) or len(seg) != 2:
+            raise ValueError(f"segments[{i}] must be a (prompt, seconds) pair, got {seg!r}")
+        prompt, s = seg
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise ValueError(f"segments[{i}]: the prompt must be a non-empty string, got {prompt!r}")
+        if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s):
+            raise ValueError(f"segments[{i}]: seconds must be a finite number, got {s!r}")
+        if not min_seconds <= s <= max_seconds + 1e-9:
+            raise ValueError(f"segments[{i}]: seconds = {s} is outside [{min_seconds}, {max_seconds}]")
+        frames.append(round(s * fps))
+    return frames
+
+
+def plan(frames: Sequence[int], max_frames: int, overlap: int) -> list[Window]:
+    """The clip window of each segment: its share plus the overlap with each neighbour (tail first, then head).
+
+    The overlap is at most half the shortest segment, so two overlaps never touch the same frame."""
+    overlap = max(0, min(overlap, min(frames) // 2))
+    head, tail = [0] * len(frames), [0] * len(frames)
+    for i in range(len(frames) - 1):
+        tail[i] = min(overlap, max_frames - frames[i] - head[i])
+        head[i + 1] = min(overlap - tail[i], max_frames - frames[i + 1])
+    starts = np.concatenate([[0], np.cumsum(frames)[:-1]])
+    return [Window(int(s) - h, h + n + t) for s, n, h, t in zip(starts, frames, head, tail)]
+
+
+def segment_seed(seed: int, index: int) -> int:
+    """Segment 0 keeps the sample's seed; later ones get their own so that a repeated prompt is not the same clip."""
+    if index == 0:
+        return int(seed)
+    return int(np.random.SeedSequence([int(seed), index]).generate_state(1, np.uint64)[0]) >> 1  # < 2^63
+
+
+def heading(joints: np.ndarray, frame: int, skeleton: Skeleton, radius: int = HEADING_RADIUS) -> float:
+    """Yaw (radians about +Y, 0 = facing +Z) of the body at `frame`.
+
+    Per frame, the facing of `features` (the horizontal normal of the hip plus shoulder "across" vector); then a
+    straight line fitted to it over `radius` frames each side, within the clip. The line averages out the torso's
+    sway in a step, and unlike the features' centred Gaussian it does not lag at a clip's ends, where seams are.
+    """
+    r_hip, l_hip, r_sdr, l_sdr = skeleton.face_joints
+    lo, hi = max(0, frame - radius), min(len(joints), frame + radius + 1)
+    across = joints[lo:hi, l_hip] - joints[lo:hi, r_hip] + joints[lo:hi, r_sdr] - joints[lo:hi, l_sdr]
+    yaw = np.unwrap(np.arctan2(across[:, 2], -across[:, 0]))  # forward = Y x across = (a_z, 0, -a_x)
+    if len(yaw) == 1:
+        return float(yaw[0])
+    return float(np.polyfit(np.arange(lo, hi) - frame, yaw, 1)[1])
+
+
+def _align(clip: np.ndarray, ref: np.ndarray, frame: int, skeleton: Skeleton) -> np.ndarray:
+    """`clip` turned about Y and moved on the floor so its frame 0 has `ref[frame]`'s root (x, z) and heading."""
+    turn = heading(ref, frame, skeleton) - heading(clip, 0, skeleton)
+    c, s = np.cos(turn), np.sin(turn)
+    v = clip - clip[0, 0] * np.array([1.0, 0.0, 1.0])
+    x, z = v[..., 0] * c + v[..., 2] * s, -v[..., 0] * s + v[..., 2] * c  # raises the yaw by `turn`
+    return np.stack([x + ref[frame, 0, 0], v[..., 1], z + ref[frame, 0, 2]], axis=-1)
+
+
+def stitch(clips: Sequence[np.ndarray], windows: Sequence[Window], skeleton: Skeleton) -> np.ndarray:
+    """Join clips (each (window.frames, J, 3)) into one (T, J, 3) timeline: align, then cross-fade the overlaps."""
+    total = windows[-1].start + windows[-1].frames
+    out = np.empty((total,) + clips[0].shape[1:])
+    prev = np.asarray(clips[0], dtype=np.float64)
+    out[: windows[0].frames] = prev
+    for a, b, clip in zip(windows, windows[1:], clips[1:]):
+        k = b.start - a.start  # the overlap starts at this frame of the previous clip (its end at a cut)
+        cur = _align(np.asarray(clip, dtype=np.float64), prev, min(k, len(prev) - 1), skeleton)
+        w = a.frames - k
+        x = (np.arange(w) + 1.0) / (w + 1.0)
+        weight = (x * x * (3.0 - 2.0 * x))[:, None, None]
+        out[b.start : b.start + w] = (1.0 - weight) * prev[k:] + weight * cur[:w]
+        out[b.start + w : b.start + b.frames] = cur[w:]
+        prev = cur
+    return out
+
+
+def generate_timeline(
+    pipeline: Any,
+    segments: Sequence[tuple[str, float]],
+    seeds: Sequence[int],
+    *,
+    guidance: float = 7.5,
+    steps: int | None = None,
+    solver: str = "dpm++",
+    callback: Callable[[int, int], None] | None = None,
+    overlap: float = DEFAULT_OVERLAP,
+) -> list[Motion]:
+    """One stitched `Motion` per seed from `segments` [(prompt, seconds), ...], in one `pipeline` call.
+
+    `callback(step, total)` is the pipeline's: it reports every denoising step and may raise to cancel."""
+    fps, max_frames = pipeline.fps, pipeline.max_frames
+    frames = segment_frames(segments, fps, pipeline.min_seconds, pipeline.max_seconds)
+    windows = plan(frames, max_frames, round(overlap * fps))
+    prompts = [p for p, _ in segments]
+    clips = pipeline(
+        prompts * len(seeds),
+        [w.frames / fps for w in windows] * len(seeds),
+        [segment_seed(seed, i) for seed in seeds for i in range(len(segments))],
+        guidance=guidance,
+        steps=steps,
+        solver=solver,
+        callback=callback,
+    )
+    motions = []
+    for n, seed in enumerate(seeds):
+        mine = clips[n * len(segments) : (n + 1) * len(segments)]
+        skel = mine[0].skel
+        joints = stitch([m.joints for m in mine], windows, skel).astype(np.float32)
+        root_translation, rotations = joints_to_rotations(joints, skel)
+        extras = {**mine[0].extras, "segment_prompts": np.asarray(prompts), "segment_frames": np.asarray(frames)}
+        motions.append(
+            Motion(
+                joints=joints,
+                fps=mine[0].fps,
+                skeleton=mine[0].skeleton,
+                rotations=np.asarray(rotations, dtype=np.float32),
+                root_translation=np.asarray(root_translation, dtype=np.float32),
+                text=" / ".join(prompts),
+                seed=int(seed),
+                model=mine[0].model,
+                extras=extras,
+            )
+        )
+    return motions

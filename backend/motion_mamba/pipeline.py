@@ -116,9 +116,13 @@ class MotionPipeline:
         steps: int | None = None,
         solver: str = "dpm++",
         callback: Callable[[int, int], None] | None = None,
+        cleanup: bool = True,
     ) -> list[Motion]:
+        """One `Motion` per prompt. `cleanup` (default) makes the joints a rigid skeleton with planted feet held
+        still (`postprocess.clean_joints`); False returns the model's raw joint positions, rotations fitted to them."""
         from .features import features_to_joints
         from .kinematics import joints_to_rotations
+        from .postprocess import clean_joints
         from .skeleton import get_skeleton
 
         frames = self._validate(prompts, seconds, seeds, guidance, steps, solver)
@@ -135,8 +139,11 @@ class MotionPipeline:
         for i, n in enumerate(frames):
             feats = self.model.denormalize_features(self.model.decode_latent(z[i : i + 1], torch.tensor([n])))[0]
             joints = features_to_joints(feats.float().cpu().numpy(), skel) / skel.unit_scale
+            if cleanup:
+                joints, root_translation, rotations = clean_joints(joints, skel)
+            else:
+                root_translation, rotations = joints_to_rotations(joints, skel)
             joints = joints.astype(np.float32)
-            root_translation, rotations = joints_to_rotations(joints, skel)
             motions.append(
                 Motion(
                     joints=joints,
@@ -147,7 +154,7 @@ class MotionPipeline:
                     text=prompts[i],
                     seed=int(seeds[i]),
                     model=self.info["name"],
-                    extras={"solver": solver, "steps": steps, "guidance": float(guidance)},
+                    extras={"solver": solver, "steps": steps, "guidance": float(guidance), "cleanup": bool(cleanup)},
                 )
             )
         return motions

@@ -7,7 +7,8 @@ little longer than its share, `overlap` seconds, and consecutive clips are joine
 1. the next clip is turned about Y and moved on the floor so that its root (x, z) and heading (`heading`) at the
    start of the overlap equal the previous clip's at the same frame (heights stay as generated);
 2. joint positions are cross-faded over the overlap with smoothstep weights, so no frame jumps;
-3. rotations and root translation are refit from the stitched joints (`kinematics.joints_to_rotations`).
+3. with `cleanup` (default) the stitched joints are cleaned as one clip (`postprocess.clean_joints`: rigid, feet
+   planted across seams too); otherwise rotations and root translation are fitted to them as they are.
 
 The overlap comes from the earlier clip's tail where the model's length allows, otherwise from the next clip's
 head; only two neighbouring segments both at `max_seconds` meet without one (a hard cut, still aligned). The result
@@ -25,6 +26,7 @@ import numpy as np
 
 from .kinematics import joints_to_rotations
 from .motion import Motion
+from .postprocess import clean_joints
 from .skeleton import Skeleton
 
 DEFAULT_OVERLAP = 0.5  # seconds; long enough to blend two steps, short next to the 1 s minimum segment
@@ -132,6 +134,7 @@ def generate_timeline(
     solver: str = "dpm++",
     callback: Callable[[int, int], None] | None = None,
     overlap: float = DEFAULT_OVERLAP,
+    cleanup: bool = True,
 ) -> list[Motion]:
     """One stitched `Motion` per seed from `segments` [(prompt, seconds), ...], in one `pipeline` call.
 
@@ -148,14 +151,19 @@ def generate_timeline(
         steps=steps,
         solver=solver,
         callback=callback,
+        cleanup=False,  # cleaned once, after stitching
     )
     motions = []
     for n, seed in enumerate(seeds):
         mine = clips[n * len(segments) : (n + 1) * len(segments)]
         skel = mine[0].skel
-        joints = stitch([m.joints for m in mine], windows, skel).astype(np.float32)
-        root_translation, rotations = joints_to_rotations(joints, skel)
-        extras = {**mine[0].extras, "segment_prompts": np.asarray(prompts), "segment_frames": np.asarray(frames)}
+        joints = stitch([m.joints for m in mine], windows, skel)
+        if cleanup:
+            joints, root_translation, rotations = clean_joints(joints, skel)
+        else:
+            root_translation, rotations = joints_to_rotations(joints, skel)
+        joints = joints.astype(np.float32)
+        extras = {**mine[0].extras, "cleanup": bool(cleanup), "segment_prompts": np.asarray(prompts), "segment_frames": np.asarray(frames)}
         motions.append(
             Motion(
                 joints=joints,

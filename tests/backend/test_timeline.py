@@ -143,7 +143,8 @@ class WalkPipeline:
     [("turn right", 9.8), ("walk", 1.0), ("turn left", 9.8), ("turn right", 4.0)],  # overlaps from the next head
 ])
 def test_seams_continue_position_heading_and_pace(segments):
-    [m] = generate_timeline(WalkPipeline(), segments, [0])
+    # stitching alone: these stand-in walks slide their feet, so the foot lock of the clean-up would add steps
+    [m] = generate_timeline(WalkPipeline(), segments, [0], cleanup=False)
     inside = max(steps(walk_clip(196, **kw)).max() for kw in WalkPipeline.clips.values())
     s = steps(m.joints)
     assert s.max() <= 1.3 * inside  # no frame jumps, at the seams or anywhere

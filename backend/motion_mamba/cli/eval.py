@@ -31,6 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--mm-samples", type=int, default=100, help="MultiModality texts (T2M: 100; 0 skips)")
     p.add_argument("--mm-repeats", type=int, default=30, help="generations per MultiModality text (T2M: 30)")
     p.add_argument("--with-init", action="store_true", help="also evaluate each model with freshly initialised weights")
+    p.add_argument("--with-raw", action="store_true", help="also evaluate each model's raw output, before the "
+                   "pipeline's clean-up (rigid skeleton, foot lock) that every row has by default")
     p.add_argument("--guidance", type=float, help="guidance scale (default: the model's)")
     p.add_argument("--steps", type=int, help="sampling steps (default: the model's)")
     p.add_argument("--solver", choices=("dpm++", "ddim"), default="dpm++")
@@ -79,6 +81,8 @@ def load_methods(paths: list[Path], args: argparse.Namespace):
         names.add(name)
         kw = dict(guidance=args.guidance, steps=args.steps, solver=args.solver)
         methods.append(BundleGenerator(pipe, name, **kw))
+        if getattr(args, "with_raw", False):
+            methods.append(BundleGenerator(pipe, f"{name} (raw)", cleanup=False, **kw))
         if args.with_init:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(0)

@@ -36,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, help="sampling steps (default: the model's)")
     p.add_argument("--solver", choices=("dpm++", "ddim"), default="dpm++")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--raw", action="store_true", help="the model's raw joint positions, without the clean-up "
+                   "(rigid skeleton, floor, planted feet held still) applied by default")
     p.set_defaults(func=run)
 
 
@@ -116,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         pipe = MotionPipeline.from_pretrained(resolve_model_dir(args.model) if args.model else None, args.device)
     t0 = time.perf_counter()
     seeds = [args.seed + k for k in range(args.samples)]
-    options = dict(guidance=args.guidance, steps=args.steps, solver=args.solver)
+    options = dict(guidance=args.guidance, steps=args.steps, solver=args.solver, cleanup=not args.raw)
     if segments:
         motions = generate_timeline(pipe, segments, seeds, **options)
     else:

@@ -155,8 +155,9 @@ class BundleGenerator:
     """Generates with a `MotionPipeline`'s model, returning de-normalised features (no joint recovery needed)."""
 
     def __init__(self, pipe: "MotionPipeline", name: str | None = None, guidance: float | None = None,  # noqa: F821
-                 steps: int | None = None, solver: str = "dpm++", batch_size: int = 64):
+                 steps: int | None = None, solver: str = "dpm++", batch_size: int = 64, cleanup: bool = True):
         self.pipe = pipe
+        self.cleanup = cleanup  # evaluate what the pipeline hands out (postprocess.clean_joints) or the raw decode
         self.name = name or pipe.info["name"]
         self.guidance = guidance
         self.steps = steps
@@ -177,8 +178,22 @@ class BundleGenerator:
             noise = torch.stack([pipe.initial_noise(s) for s in seeds[i:i + self.batch_size]]).to(pipe.device)
             z = self._sample(noise, self.text.pooled(caps), null)
             feats = model.denormalize_features(model.decode_latent(z, lens.to(pipe.device))).float().cpu().numpy()
-            out.extend(feats[j, : int(n)] for j, n in enumerate(lens))
+            out.extend(self._finish(feats[j, : int(n)]) for j, n in enumerate(lens))
         return out
+
+    def _finish(self, features: np.ndarray) -> np.ndarray:
+        """The clip's features after the pipeline's clean-up (same length: the last pose is held one frame so
+        `joints_to_features`, which drops a frame for velocities, returns as many rows as it was given)."""
+        if not self.cleanup:
+            return features
+        from ..features import features_to_joints, joints_to_features
+        from ..postprocess import clean_joints
+        from ..skeleton import get_skeleton
+
+        skel = get_skeleton(self.pipe.config.skeleton)
+        joints, _, _ = clean_joints(features_to_joints(features.astype(np.float64), skel) / skel.unit_scale, skel)
+        joints = np.concatenate([joints, joints[-1:]]) * skel.unit_scale
+        return joints_to_features(joints, skel).astype(np.float32)
 
     def _sample(self, noise: torch.Tensor, text: torch.Tensor, null: torch.Tensor) -> torch.Tensor:
         """`LatentDiffusion.sample` with the whole batch in each denoiser call. The pipeline calls the denoiser per

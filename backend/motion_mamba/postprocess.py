@@ -1,0 +1,128 @@
+"""Generated joints -> what an animator can use: a rigid skeleton on the floor whose planted feet stay put.
+
+The model predicts joint positions (HumanML3D features), which no rig can follow exactly: bone lengths drift by
+centimetres and a planted foot slides a little. `clean_joints` fixes both, in this order:
+
+1. rigid: IK onto the skeleton's standard rest offsets, then FK (constant bone lengths, as any rig has);
+2. floor: the lowest joint of the clip at height 0, HumanML3D's convention (the training data has it, and
+   `features.joints_to_features` applies it, so what is evaluated is what the user gets);
+3. foot lock: a foot whose toe-base joint stays below `contact_height` for two or more frames is planted (the
+   contact definition of the foot-skating metric; on the training corpus such a toe moves < 0.3 cm/s). Over each
+   contact run the toe's horizontal position is held at its mean over the run, the ankle moves by the same offset
+   (the foot keeps its shape), the correction fades in and out over `blend` frames around the run, and the knee
+   is re-solved by two-bone IK (hip fixed, thigh and shin lengths kept, bending in the plane it had);
+4. IK once more for the rotations (exact now: the result is rigid).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .kinematics import forward_kinematics, joints_to_rotations
+from .metrics_physical import CONTACT_HEIGHT
+from .skeleton import SMPL22, Skeleton
+
+BLEND_FRAMES = 6  # 0.3 s at 20 fps: fades a foot-lock correction in and out without a visible pop
+
+
+def rigid(joints: np.ndarray, skeleton: Skeleton = SMPL22) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(joints of the rigid fit (T, J, 3), root translation (T, 3), local rotations (T, J, 4) w,x,y,z)."""
+    root, rotations = joints_to_rotations(joints, skeleton)
+    return forward_kinematics(root, rotations, skeleton=skeleton), root, rotations
+
+
+def contact_runs(toe_height: np.ndarray, contact_height: float = CONTACT_HEIGHT) -> list[tuple[int, int]]:
+    """[start, end) frame ranges of two or more consecutive frames with the toe below `contact_height`."""
+    low = np.concatenate([[False], np.asarray(toe_height) < contact_height, [False]])
+    edges = np.flatnonzero(low[1:] != low[:-1])
+    return [(int(s), int(e)) for s, e in zip(edges[::2], edges[1::2]) if e - s >= 2]
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def lock_offsets(toe_xz: np.ndarray, runs: list[tuple[int, int]], blend: int = BLEND_FRAMES) -> np.ndarray:
+    """(T, 2) horizontal offsets that hold the toe still over each run, faded in and out around it.
+
+    Inside a run the offset moves the toe to its mean position over the run. Between two runs closer than
+    2·blend frames the offset goes smoothly from one run's last correction to the next run's first."""
+    T = len(toe_xz)
+    out = np.zeros((T, 2))
+    if not runs:
+        return out
+    edges = []  # per run: (start, end, offset at start, offset at end)
+    for s, e in runs:
+        out[s:e] = toe_xz[s:e].mean(axis=0) - toe_xz[s:e]
+        edges.append((s, e, out[s], out[e - 1]))
+    s0, _, first, _ = edges[0]
+    lead = np.arange(max(0, s0 - blend), s0)
+    out[lead] = first * _smoothstep((lead - (s0 - blend - 1)) / (blend + 1))[:, None]
+    for (_, e, _, last), (s, _, first, _) in zip(edges, edges[1:]):
+        gap = np.arange(e, s)
+        if s - e <= 2 * blend:
+            w = _smoothstep((gap - (e - 1)) / (s - e + 1))[:, None]
+            out[gap] = (1.0 - w) * last + w * first
+        else:
+            tail, head = np.arange(e, e + blend), np.arange(s - blend, s)
+            out[tail] = last * (1.0 - _smoothstep((tail - (e - 1)) / (blend + 1)))[:, None]
+            out[head] = first * _smoothstep((head - (s - blend - 1)) / (blend + 1))[:, None]
+    _, e_last, _, last = edges[-1]
+    trail = np.arange(e_last, min(T, e_last + blend))
+    out[trail] = last * (1.0 - _smoothstep((trail - (e_last - 1)) / (blend + 1)))[:, None]
+    return out
+
+
+def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, thigh: float,
+                shin: float) -> tuple[np.ndarray, np.ndarray]:
+    """(knee, ankle) per frame with the hip fixed, bone lengths `thigh`, `shin`, the ankle as close to its target
+    as the leg reaches, and the knee bending in the plane of hip, target and the given knee. (T, 3) arrays."""
+    reach = ankle - hip
+    d = np.linalg.norm(reach, axis=-1, keepdims=True)
+    u = reach / np.maximum(d, 1e-9)
+    d = np.clip(d, abs(thigh - shin) + 1e-6, (thigh + shin) * (1.0 - 1e-6))
+    ankle = hip + u * d
+    pole = knee - hip
+    pole = pole - np.sum(pole * u, axis=-1, keepdims=True) * u
+    norm = np.linalg.norm(pole, axis=-1, keepdims=True)
+    fallback = np.cross(u, np.array([1.0, 0.0, 0.0]))  # a straight leg bends forward (+Z) when it has to bend
+    sideways = np.linalg.norm(fallback, axis=-1, keepdims=True) < 1e-6  # ... unless it points along X
+    fallback = np.where(sideways, np.cross(u, np.array([0.0, 0.0, 1.0])), fallback)
+    fallback /= np.linalg.norm(fallback, axis=-1, keepdims=True)
+    pole = np.where(norm > 1e-6, pole / np.maximum(norm, 1e-12), fallback)
+    along = (thigh**2 - shin**2 + d**2) / (2.0 * d)
+    across = np.sqrt(np.maximum(thigh**2 - along**2, 0.0))
+    return hip + u * along + pole * across, ankle
+
+
+def lock_feet(joints: np.ndarray, skeleton: Skeleton = SMPL22, contact_height: float = CONTACT_HEIGHT,
+              blend: int = BLEND_FRAMES) -> np.ndarray:
+    """Rigid joints (T, J, 3) on the floor -> the same with planted feet held still (see the module docstring)."""
+    out = np.array(joints, dtype=np.float64)
+    lengths = skeleton.bone_lengths
+    for ankle, toe in (skeleton.feet_left, skeleton.feet_right):
+        knee = skeleton.parents[ankle]
+        hip = skeleton.parents[knee]
+        runs = contact_runs(out[:, toe, 1], contact_height)
+        if not runs:
+            continue
+        offset = lock_offsets(out[:, toe, [0, 2]], runs, blend)
+        moved = np.flatnonzero(np.abs(offset).sum(axis=-1) > 0)
+        target = out[moved, ankle].copy()
+        target[:, [0, 2]] += offset[moved]
+        new_knee, new_ankle = two_bone_ik(out[moved, hip], out[moved, knee], target, lengths[knee], lengths[ankle])
+        shift = new_ankle - out[moved, ankle]
+        out[moved, knee] = new_knee
+        for j in (ankle, toe):  # the foot moves as one piece with its ankle
+            out[moved, j] += shift
+    return out
+
+
+def clean_joints(joints: np.ndarray, skeleton: Skeleton = SMPL22) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw generated joints (T, J, 3) metres -> (joints, root translation (T, 3), rotations (T, J, 4)), rigid,
+    on the floor, feet locked; the rotations reproduce the joints exactly by FK."""
+    fitted, _, _ = rigid(joints, skeleton)
+    fitted[..., 1] -= fitted[..., 1].min()
+    locked = lock_feet(fitted, skeleton)
+    return rigid(locked, skeleton)

@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+
+from motion_fixtures import walk_clip
+from motion_mamba.data.synth.compose import synthesize
+from motion_mamba.features import canonicalize
+from motion_mamba.kinematics import forward_kinematics
+from motion_mamba.metrics_physical import bone_length_error, foot_skating
+from motion_mamba.postprocess import clean_joints, contact_runs, lock_offsets, two_bone_ik
+from motion_mamba.skeleton import SMPL22
+
+
+def corpus_walk(seed: int = 0) -> np.ndarray:
+    _, joints = synthesize(["walk"], np.random.default_rng(seed))
+    return canonicalize(joints)
+
+
+def sliding(joints: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Generated-looking joints: every joint jittered by a smooth random drift of a few centimetres."""
+    rng = np.random.default_rng(seed)
+    T = len(joints)
+    drift = np.cumsum(rng.normal(0.0, 0.004, (T, 22, 3)), axis=0)
+    drift[..., 1] *= 0.2
+    return joints + drift - drift.mean(axis=0)
+
+
+def max_step(joints: np.ndarray) -> float:
+    return float(np.linalg.norm(np.diff(joints, axis=0), axis=-1).max())
+
+
+def test_cleanup_stops_skating_keeps_bones_and_reproduces_by_fk():
+    raw = sliding(corpus_walk())
+    skate_raw = foot_skating(raw, 20.0)[0]
+    joints, root, rotations = clean_joints(raw)
+    skate, _, contacts = foot_skating(joints, 20.0)
+    assert skate_raw > 0.02 and contacts > 20
+    assert skate < 0.05 * skate_raw and skate < 0.005  # m/s
+    assert bone_length_error(joints) < 1e-6
+    np.testing.assert_allclose(np.linalg.norm(joints[:, 1:] - joints[:, SMPL22.parents[1:]], axis=-1)[0],
+                               SMPL22.bone_lengths[1:], atol=1e-6)
+    np.testing.assert_allclose(forward_kinematics(root, rotations), joints, atol=1e-6)
+    assert joints[..., 1].min() == pytest.approx(0.0, abs=1e-9)
+    assert max_step(joints) < 1.5 * max_step(raw)  # locking never makes a foot jump
+
+
+def test_cleanup_leaves_a_clean_clip_nearly_alone():
+    clean = corpus_walk(seed=3)
+    joints, _, _ = clean_joints(clean)
+    assert np.linalg.norm(joints - clean, axis=-1).mean() < 0.01
+    assert foot_skating(joints, 20.0)[0] <= foot_skating(clean, 20.0)[0] + 1e-3
+
+
+def test_contact_runs_need_two_frames_below_the_height():
+    h = np.array([0.1, 0.01, 0.1, 0.02, 0.03, 0.04, 0.2, 0.01, 0.01])
+    assert contact_runs(h, 0.05) == [(3, 6), (7, 9)]
+
+
+def test_lock_offsets_hold_the_toe_and_fade_out():
+    T = 40
+    toe = np.stack([np.linspace(0.0, 0.4, T), np.zeros(T)], axis=-1)  # a toe sliding 1 cm per frame
+    off = lock_offsets(toe, [(10, 20)], blend=4)
+    held = toe + off
+    np.testing.assert_allclose(held[10:20], np.broadcast_to(toe[10:20].mean(axis=0), (10, 2)), atol=1e-12)
+    assert np.all(off[:6] == 0) and np.all(off[24:] == 0)
+    assert np.all(np.linalg.norm(np.diff(off, axis=0), axis=-1) < 0.03)  # faded, not popped
+
+
+def test_two_bone_ik_keeps_lengths_and_reaches():
+    rng = np.random.default_rng(0)
+    hip = rng.normal(size=(50, 3))
+    knee0 = hip + rng.normal(size=(50, 3))
+    target = hip + rng.normal(size=(50, 3)) * 0.3
+    knee, ankle = two_bone_ik(hip, knee0, target, 0.4, 0.35)
+    np.testing.assert_allclose(np.linalg.norm(knee - hip, axis=-1), 0.4, atol=1e-9)
+    np.testing.assert_allclose(np.linalg.norm(ankle - knee, axis=-1), 0.35, atol=1e-9)
+    reachable = (np.linalg.norm(target - hip, axis=-1) < 0.75) & (np.linalg.norm(target - hip, axis=-1) > 0.05)
+    np.testing.assert_allclose(ankle[reachable], target[reachable], atol=1e-6)
+    far = hip + np.array([[2.0, 0.0, 0.0]] * 50)  # out of reach: the leg points at it, straight
+    _, ankle = two_bone_ik(hip, knee0, far, 0.4, 0.35)
+    np.testing.assert_allclose((ankle - hip)[:, 0], 0.75, atol=1e-5)
+
+
+def test_fixture_walk_cleanup_is_rigid():
+    joints, _, _ = clean_joints(walk_clip(60))
+    assert bone_length_error(joints) < 1e-6

@@ -22,6 +22,7 @@ from .kinematics import forward_kinematics, joints_to_rotations
 from .metrics_physical import CONTACT_HEIGHT
 from .skeleton import SMPL22, Skeleton
 
+OUTPUT_VERSION = 1  # part of the service's result-cache key: bump when the clean-up changes what a request returns
 BLEND_FRAMES = 6  # 0.3 s at 20 fps: fades a foot-lock correction in and out without a visible pop
 
 

@@ -24,6 +24,8 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
+from ..postprocess import OUTPUT_VERSION
+
 
 class CacheError(OSError):
     """The cache could not store an entry (disk full, permissions); the result itself is still valid."""
@@ -32,7 +34,7 @@ class CacheError(OSError):
 def sample_key(model_hash: str, prompt: str, seconds: float, seed: int, guidance: float, steps: int | None,
                solver: str, segments: list[dict] | None = None) -> str:
     """Hex SHA-256 of everything that determines one sample's output."""
-    fields = {"model": model_hash, "prompt": prompt, "seconds": round(float(seconds), 6), "seed": int(seed),
+    fields = {"model": model_hash, "output": OUTPUT_VERSION, "prompt": prompt, "seconds": round(float(seconds), 6), "seed": int(seed),
               "guidance": round(float(guidance), 6), "steps": steps, "solver": solver, "segments": segments or []}
     return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 

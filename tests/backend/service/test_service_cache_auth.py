@@ -27,6 +27,15 @@ def test_key_covers_every_field_that_changes_a_sample():
     assert key() == base
 
 
+def test_key_changes_with_the_output_version(monkeypatch):
+    """Results cached before a change of the clean-up are not served after it."""
+    import motion_mamba.service.cache as cache
+
+    base = key()
+    monkeypatch.setattr(cache, "OUTPUT_VERSION", cache.OUTPUT_VERSION + 1)
+    assert key() != base
+
+
 def test_put_get_round_trip_with_metadata(tmp_path):
     c = ResultCache(tmp_path)
     c.put(key(), arrays(fill=1.5), {"seed": 0, "prompt": "walk ünïcode"})

@@ -121,8 +121,7 @@ class MotionPipeline:
         """One `Motion` per prompt. `cleanup` (default) makes the joints a rigid skeleton with planted feet held
         still (`postprocess.clean_joints`); False returns the model's raw joint positions, rotations fitted to them."""
         from .features import features_to_joints
-        from .kinematics import joints_to_rotations
-        from .postprocess import clean_joints
+        from .postprocess import finish
         from .skeleton import get_skeleton
 
         frames = self._validate(prompts, seconds, seeds, guidance, steps, solver)
@@ -139,18 +138,14 @@ class MotionPipeline:
         for i, n in enumerate(frames):
             feats = self.model.denormalize_features(self.model.decode_latent(z[i : i + 1], torch.tensor([n])))[0]
             joints = features_to_joints(feats.float().cpu().numpy(), skel) / skel.unit_scale
-            if cleanup:
-                joints, root_translation, rotations = clean_joints(joints, skel)
-            else:
-                root_translation, rotations = joints_to_rotations(joints, skel)
-            joints = joints.astype(np.float32)
+            joints, root_translation, rotations = finish(joints, skel, cleanup)
             motions.append(
                 Motion(
                     joints=joints,
                     fps=self.fps,
                     skeleton=skel.name,
-                    rotations=np.asarray(rotations, dtype=np.float32),
-                    root_translation=np.asarray(root_translation, dtype=np.float32),
+                    rotations=rotations,
+                    root_translation=root_translation,
                     text=prompts[i],
                     seed=int(seeds[i]),
                     model=self.info["name"],

@@ -127,3 +127,13 @@ def clean_joints(joints: np.ndarray, skeleton: Skeleton = SMPL22) -> tuple[np.nd
     fitted[..., 1] -= fitted[..., 1].min()
     locked = lock_feet(fitted, skeleton)
     return rigid(locked, skeleton)
+
+
+def finish(joints: np.ndarray, skeleton: Skeleton, cleanup: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the pipeline and timelines hand out: (joints, root translation, rotations) as float32, cleaned up
+    (`clean_joints`) or, with cleanup=False, the joints as they are with rotations fitted to them."""
+    if cleanup:
+        joints, root, rotations = clean_joints(joints, skeleton)
+    else:
+        root, rotations = joints_to_rotations(joints, skeleton)
+    return tuple(np.asarray(a, dtype=np.float32) for a in (joints, root, rotations))  # type: ignore[return-value]

@@ -24,9 +24,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .kinematics import joints_to_rotations
 from .motion import Motion
-from .postprocess import clean_joints
+from .postprocess import finish
 from .skeleton import Skeleton
 
 DEFAULT_OVERLAP = 0.5  # seconds; long enough to blend two steps, short next to the 1 s minimum segment
@@ -157,20 +156,16 @@ def generate_timeline(
     for n, seed in enumerate(seeds):
         mine = clips[n * len(segments) : (n + 1) * len(segments)]
         skel = mine[0].skel
-        joints = stitch([m.joints for m in mine], windows, skel)
-        if cleanup:
-            joints, root_translation, rotations = clean_joints(joints, skel)
-        else:
-            root_translation, rotations = joints_to_rotations(joints, skel)
-        joints = joints.astype(np.float32)
-        extras = {**mine[0].extras, "cleanup": bool(cleanup), "segment_prompts": np.asarray(prompts), "segment_frames": np.asarray(frames)}
+        joints, root_translation, rotations = finish(stitch([m.joints for m in mine], windows, skel), skel, cleanup)
+        extras = {**mine[0].extras, "cleanup": bool(cleanup), "segment_prompts": np.asarray(prompts),
+                  "segment_frames": np.asarray(frames)}
         motions.append(
             Motion(
                 joints=joints,
                 fps=mine[0].fps,
                 skeleton=mine[0].skeleton,
-                rotations=np.asarray(rotations, dtype=np.float32),
-                root_translation=np.asarray(root_translation, dtype=np.float32),
+                rotations=rotations,
+                root_translation=root_translation,
                 text=" / ".join(prompts),
                 seed=int(seed),
                 model=mine[0].model,

@@ -10,7 +10,9 @@ to token order, so z = [a, b] and [b, a] would decode alike and a k = 2 latent w
 `patch_frames` = P > 1 groups P consecutive frames into one transformer token (ViT-style patches over time: the
 encoder embeds P·nfeats -> d, the decoder projects d -> P·nfeats). Motion at 20 fps is smooth over a few frames,
 and P = 4 makes every layer ~4x cheaper and attention ~16x: what lets the `demo` VAE converge on 2 CPU cores.
-P = 1 is MLD's per-frame VAE.
+P = 1 is MLD's per-frame VAE. Decoding P frames per token puts every patch boundary between two tokens' linear
+read-outs; `patch_overlap` decodes 2P frames per token instead, centred on its patch, and overlap-adds them with
+a sin² window, so neighbouring tokens cross-fade over every boundary.
 """
 
 from __future__ import annotations
@@ -40,8 +42,12 @@ class MotionVAE(nn.Module):
         self.latent_pos = nn.Parameter(torch.randn(k, d) * 0.02)
         self.encoder = SkipTransformerEncoder(d, c.num_heads, c.ff_size, c.num_layers, c.dropout)
         self.decoder = SkipTransformerDecoder(d, c.num_heads, c.ff_size, c.num_layers, c.dropout)
-        self.final_layer = nn.Linear(d, c.patch_frames * c.nfeats)
+        span = 2 * c.patch_frames if c.patch_overlap else c.patch_frames  # frames decoded per token
+        self.final_layer = nn.Linear(d, span * c.nfeats)
         self.register_buffer("pos", sinusoidal_positions(c.max_frames // c.patch_frames + 2 * k, d), persistent=False)
+        # w_j = sin²(π(j + ½) / 2P): w_j + w_{j+P} = 1, so windows one patch apart sum to one (constant overlap-add)
+        window = torch.sin(torch.pi * (torch.arange(span) + 0.5) / span) ** 2
+        self.register_buffer("window", window, persistent=False)
 
     def _check_lengths(self, lengths: torch.Tensor) -> None:
         if lengths.numel() and (int(lengths.min()) < 1 or int(lengths.max()) > self.config.max_frames):
@@ -78,8 +84,26 @@ class MotionVAE(nn.Module):
         token_mask = lengths_to_mask(torch.div(lengths + P - 1, P, rounding_mode="floor"), n)  # (B, n)
         queries = self.pos[:n].expand(B, -1, -1)  # MLD: zero queries + position
         h = self.decoder(queries, z + self.latent_pos, padding_mask=~token_mask)
-        frames = self.final_layer(h).reshape(B, n * P, -1)[:, :T]  # (B, T, nfeats)
+        frames = self._unpatch(self.final_layer(h), token_mask)[:, :T]  # (B, T, nfeats)
         return frames * lengths_to_mask(lengths, T)[..., None]
+
+    def _unpatch(self, out: torch.Tensor, token_mask: torch.Tensor) -> torch.Tensor:
+        """(B, n, span·nfeats) -> (B, n·P, nfeats). With overlap, token i covers frames [iP − P/2, iP + 3P/2):
+        frame f = Σ_i w(f − iP + P/2)·x_i(f) / Σ_i w(…) over the clip's real tokens only, so a padded token changes
+        nothing and a frame only one token covers (the clip's first and last P/2) is that token's own output."""
+        B, n = out.shape[:2]
+        P, nfeats = self.config.patch_frames, self.config.nfeats
+        if not self.config.patch_overlap:
+            return out.reshape(B, n * P, nfeats)
+        weight = self.window[:, None] * token_mask[:, :, None, None].to(out.dtype)  # (B, n, 2P, 1)
+
+        def overlap_add(x: torch.Tensor) -> torch.Tensor:  # (B, n, 2P, C) -> (B, (n + 1)·P, C)
+            first, second = x[:, :, :P], x[:, :, P:]  # token i's second half meets token i+1's first
+            canvas = F.pad(first, (0, 0, 0, 0, 0, 1)) + F.pad(second, (0, 0, 0, 0, 1, 0))
+            return canvas.reshape(B, (n + 1) * P, -1)
+
+        frames = overlap_add(out.reshape(B, n, 2 * P, nfeats) * weight) / overlap_add(weight).clamp_min(1e-6)
+        return frames[:, P // 2: P // 2 + n * P]
 
     def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Reconstruction (B, T, nfeats), μ, log σ²."""

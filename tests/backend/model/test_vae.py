@@ -8,12 +8,41 @@ from motion_mamba.model.presets import get_preset
 from motion_mamba.model.vae import MotionVAE, lengths_to_mask, vae_loss
 
 
-@pytest.fixture(params=[1, 4], ids=["per-frame", "4-frame-patches"])
+@pytest.fixture(params=[(1, False), (4, False), (4, True)], ids=["per-frame", "4-frame-patches", "overlapped-patches"])
 def vae(request) -> MotionVAE:
     torch.manual_seed(0)
     config = get_preset("test").vae
-    config.patch_frames = request.param
+    config.patch_frames, config.patch_overlap = request.param
     return MotionVAE(config).eval()
+
+
+def test_overlapped_patches_cross_fade_at_every_boundary():
+    """Tokens decoding to constant but different values: plain patches jump at the boundary, overlapped ones
+    blend with the sin² window (weights sum to one, so a constant decodes exactly), and the clip's ends are the
+    end tokens' own values."""
+    config = get_preset("test").vae
+    config.patch_frames, config.patch_overlap = 4, True
+    vae = MotionVAE(config)
+    out = torch.zeros(1, 3, 8, config.nfeats)
+    out[:, 0], out[:, 1], out[:, 2] = 1.0, 2.0, 4.0  # token i decodes to a constant over its 2P frames
+    frames = vae._unpatch(out.reshape(1, 3, -1), torch.ones(1, 3, dtype=torch.bool))[0, :, 0]
+    assert frames.shape == (12,)
+    assert frames[0] == 1.0 and frames[-1] == 4.0 and frames[:2].eq(1.0).all() and frames[-2:].eq(4.0).all()
+    steps = frames.diff()
+    assert (steps >= 0).all() and steps.max() < 1.0  # monotone cross-fade, no jump of the full difference
+    torch.testing.assert_close(frames[2:6], 1.0 + vae.window[:4], atol=1e-6, rtol=0)  # token 1 fading in
+    # a padded third token changes nothing: the last patch is token 1's alone
+    masked = vae._unpatch(out.reshape(1, 3, -1), torch.tensor([[True, True, False]]))[0, :, 0]
+    torch.testing.assert_close(masked[:6], frames[:6])
+    assert masked[6:10].eq(2.0).all() and masked[10:].eq(0.0).all()
+
+
+def test_overlap_needs_an_even_patch():
+    config = get_preset("test")
+    config.vae.patch_frames, config.vae.patch_overlap = 3, True
+    config.vae.max_frames = 195
+    with pytest.raises(ValueError, match="patch_overlap"):
+        config.validate()
 
 
 def test_shapes_and_lengths(vae):

@@ -20,7 +20,7 @@ class TransformerDenoiser(nn.Module):
         super().__init__()
         self.config = c = config
         d = c.latent_dim
-        self.cond = ConditionTokens(d, c.text_dim)
+        self.cond = ConditionTokens(d, c.text_dim, c.text_norm)
         self.pos = nn.Parameter(torch.randn(2 + c.latent_size, d) * 0.02)
         self.encoder = SkipTransformerEncoder(d, c.num_heads, c.ff_size, c.num_layers, c.dropout)
         self.out = nn.Linear(d, d)

@@ -77,7 +77,7 @@ class MotionMambaDenoiser(nn.Module):
         ssm = dict(d_state=c.d_state, d_conv=c.d_conv, expand=c.expand)
         scans = c.htm_scans
         N = c.num_blocks
-        self.cond = ConditionTokens(d, c.text_dim)
+        self.cond = ConditionTokens(d, c.text_dim, c.text_norm)
         self.pos = nn.Parameter(torch.randn(L, d) * 0.02)  # learned token positions, as MLD's denoiser
         self.encoder_blocks = nn.ModuleList(MotionMambaBlock(d, L, s, **ssm) for s in scans[:N])
         self.mixer = nn.TransformerEncoderLayer(

@@ -69,3 +69,21 @@ def test_inconsistent_configs_name_the_field():
 def test_presets_build_on_meta_without_memory():
     with torch.device("meta"):
         assert describe(get_preset("paper"))["parameters"]["total"] > 10_000_000
+
+
+def test_a_unit_norm_text_embedding_varies_the_text_token_as_much_as_time_varies_the_time_token():
+    """MiniLM's pooled embeddings are unit vectors; through MLD's ReLU -> Linear the text token barely changes from
+    prompt to prompt (vs the time token from step to step) and the denoiser learned to read the prompt late.
+    `text_norm` (the demo preset) puts the prompt's variation on the time token's scale or above."""
+    from motion_mamba.model.layers import ConditionTokens
+
+    torch.manual_seed(0)
+    text = torch.nn.functional.normalize(torch.randn(64, 384) + 2.0, dim=-1)  # unit vectors sharing a component
+    t = torch.randint(0, 1000, (64,))
+    ratios = {}
+    for text_norm in (False, True):
+        with torch.no_grad():
+            time_tok, text_tok = ConditionTokens(128, 384, text_norm)(t, text).unbind(1)
+        ratios[text_norm] = float(text_tok.std(0).mean() / time_tok.std(0).mean())  # across samples
+    assert ratios[False] < 0.2 and ratios[True] > 1.0, ratios
+    assert get_preset("demo").denoiser.text_norm and not get_preset("paper").denoiser.text_norm

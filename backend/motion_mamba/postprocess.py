@@ -1,8 +1,14 @@
 """Generated joints -> what an animator can use: a rigid skeleton on the floor whose planted feet stay put.
 
 The model predicts joint positions (HumanML3D features), which no rig can follow exactly: bone lengths drift by
-centimetres and a planted foot slides a little. `clean_joints` fixes both, in this order:
+centimetres, a planted foot slides a little, and small errors that are independent from frame to frame read as
+jitter. `clean_joints` fixes all three, in this order:
 
+0. smooth: a Gaussian over time, σ = `SMOOTH_SECONDS` (0.8 frame at 20 fps): it keeps 97 % of a 1 Hz motion (a
+   walk's step rhythm), 88 % at 2 Hz, 45 % at 5 Hz and removes frame-to-frame wobble (10 Hz: 4 %). On a demo
+   model's raw output the mean jerk fell from 340–800 to 80–200 m/s³ (corpus clips: 1–70; a jump landing loses
+   up to half of its jerk). A wider filter blurs the feet enough to make the contact test below misfire (σ = 1
+   frame moved a clean corpus walk by 4.5 cm on average, 0.8 by ≤ 1.3 cm);
 1. rigid: IK onto the skeleton's standard rest offsets, then FK (constant bone lengths, as any rig has);
 2. floor: the lowest joint of the clip at height 0, HumanML3D's convention (the training data has it, and
    `features.joints_to_features` applies it, so what is evaluated is what the user gets);
@@ -17,12 +23,14 @@ centimetres and a planted foot slides a little. `clean_joints` fixes both, in th
 from __future__ import annotations
 
 import numpy as np
+from scipy.ndimage import gaussian_filter1d
 
 from .kinematics import forward_kinematics, joints_to_rotations
 from .metrics_physical import CONTACT_HEIGHT
 from .skeleton import SMPL22, Skeleton
 
-OUTPUT_VERSION = 1  # part of the service's result-cache key: bump when the clean-up changes what a request returns
+OUTPUT_VERSION = 2  # part of the service's result-cache key: bump when the clean-up changes what a request returns
+SMOOTH_SECONDS = 0.04
 BLEND_FRAMES = 6  # 0.3 s at 20 fps: fades a foot-lock correction in and out without a visible pop
 
 
@@ -121,9 +129,12 @@ def lock_feet(joints: np.ndarray, skeleton: Skeleton = SMPL22, contact_height: f
 
 
 def clean_joints(joints: np.ndarray, skeleton: Skeleton = SMPL22) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Raw generated joints (T, J, 3) metres -> (joints, root translation (T, 3), rotations (T, J, 4)), rigid,
-    on the floor, feet locked; the rotations reproduce the joints exactly by FK."""
-    fitted, _, _ = rigid(joints, skeleton)
+    """Raw generated joints (T, J, 3) metres -> (joints, root translation (T, 3), rotations (T, J, 4)), smooth,
+    rigid, on the floor, feet locked; the rotations reproduce the joints exactly by FK."""
+    joints = np.asarray(joints, dtype=np.float64)
+    smooth = gaussian_filter1d(joints, SMOOTH_SECONDS * skeleton.fps, axis=0, mode="nearest")
+    smooth[..., [0, 2]] += (joints[0, 0] - smooth[0, 0])[[0, 2]]  # the root starts where it started (the origin)
+    fitted, _, _ = rigid(smooth, skeleton)
     fitted[..., 1] -= fitted[..., 1].min()
     locked = lock_feet(fitted, skeleton)
     return rigid(locked, skeleton)

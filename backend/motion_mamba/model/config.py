@@ -29,6 +29,7 @@ class VAEConfig:
     dropout: float = 0.1
     max_frames: int = 196  # HumanML3D clips are at most 196 frames (9.8 s at 20 fps)
     patch_frames: int = 1  # frames per transformer token (MLD: 1); >1 patchifies time, see model/vae.py
+    patch_overlap: bool = False  # decode each token to 2P frames, overlap-added with a sin² window (P even)
     kl_weight: float = 1e-4  # MLD config_vae_humanml3d.yaml LAMBDA_KL
     joint_weight: float = 1.0  # SmoothL1 on joints recovered from the features (MLD LAMBDA_JOINT)
 
@@ -46,6 +47,7 @@ class DenoiserConfig:
     latent_size: int = 2  # k, must match the VAE
     latent_dim: int = 256  # d, must match the VAE; BSM scans along these channels
     text_dim: int = 768  # width of the pooled text embedding
+    text_norm: bool = False  # LayerNorm the pooled embedding before its projection (MLD: ReLU), see layers.py
     num_layers: int = 11
     layer_reading: LayerReading = "total"
     num_heads: int = 4  # mixer (mamba) or every layer (transformer)
@@ -109,6 +111,8 @@ class ModelConfig:
             raise ValueError(f"vae.num_layers must be odd (skip-transformer), got {v.num_layers}")
         if v.patch_frames < 1 or v.max_frames % v.patch_frames:
             raise ValueError(f"vae.patch_frames must be >= 1 and divide max_frames {v.max_frames}, got {v.patch_frames}")
+        if v.patch_overlap and v.patch_frames % 2:
+            raise ValueError(f"vae.patch_overlap needs an even patch_frames, got {v.patch_frames}")
         if v.latent_dim % v.num_heads:
             raise ValueError(f"vae.latent_dim {v.latent_dim} is not divisible by vae.num_heads {v.num_heads}")
         if (d.latent_size, d.latent_dim) != (v.latent_size, v.latent_dim):

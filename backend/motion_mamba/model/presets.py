@@ -5,7 +5,8 @@ gives the MLD-style baseline with the same parameter budget.
 demo, sized for the shipped model (≤ 30 MB of float32 weights, ≤ 1 s per 10 s clip on a CPU, trained on ~10k
 procedural clips in ≤ 60 min on 2 cores): a d = 128 latent and transformer width, 4-frame patches and no dropout
 make the VAE ~4x faster per step than MLD's per-frame layout (measured: 0.39 -> 1.6 steps/s at batch 32 on one
-core) and let it converge in the budget, where short training underfits rather than overfits; 3 + mixer + 3 Mamba blocks (scans 5, 3, 1) keep the denoiser's
+core) and let it converge in the budget, where short training underfits rather than overfits; the patches
+overlap (cross-faded, `model/vae.py`) and the text embedding is LayerNormed (`model/layers.py`); 3 + mixer + 3 Mamba blocks (scans 5, 3, 1) keep the denoiser's
 per-step cost small (it only sees 2 + k = 4 tokens, so its cost is Python/scan overhead, not FLOPs), and the
 15-step DPM-Solver++ default keeps sampling well under a second.
 """
@@ -45,9 +46,10 @@ def _demo() -> ModelConfig:
         name="motion-mamba-demo",
         preset="demo",
         vae=VAEConfig(latent_size=2, latent_dim=128, ff_size=256, num_layers=3, num_heads=4, dropout=0.0,
-                      patch_frames=4),
+                      patch_frames=4, patch_overlap=True),
         denoiser=DenoiserConfig(
-            latent_size=2, latent_dim=128, text_dim=384, num_layers=7, num_heads=4, ff_size=256, dropout=0.1
+            latent_size=2, latent_dim=128, text_dim=384, text_norm=True, num_layers=7, num_heads=4, ff_size=256,
+            dropout=0.1,
         ),
         diffusion=DiffusionConfig(fast_steps=15),
         text=TextConfig(encoder="minilm", dim=384),

@@ -5,7 +5,8 @@
     2. vae        stage 1, `demo` preset
     3. denoiser   stage 2, Motion Mamba on the frozen VAE
     4. baseline   the MLD-style transformer denoiser: same VAE, same parameter budget, same number of steps (A/B)
-    5. evaluator  the contrastive text-motion evaluator on the same train split
+    5. evaluator  the contrastive text-motion evaluator on the same train split; it needs neither the VAE nor the
+                  denoisers, so it trains (after the captions) in a second thread beside the VAE: one core each
     6. eval       Table 1 per held-out kind (real clips first; the model at initialisation; the baseline)
     7. card       WORK/MODEL_CARD.md and WORK/results.md from the numbers above; with --install the bundle,
                   evaluator and card are copied into the package (motion_mamba/assets/), which is what
@@ -24,17 +25,21 @@ import json
 import shlex
 import shutil
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
 from .checkpointing import write_json_atomic
+from .model_card import WALL
 from .config import TrainConfig
 
 # minutes per stage; synth and captions are not capped (they are measured and reported), the rest are budgets
-BUDGET_MINUTES = {"synth": 4, "captions": 5, "vae": 30, "denoiser": 20, "baseline": 6, "evaluator": 10, "eval": 10}
+BUDGET_MINUTES = {"synth": 4, "captions": 5, "vae": 26, "denoiser": 30, "baseline": 8, "evaluator": 10, "eval": 14}
 DRY_RUN_MINUTES = {"synth": 1, "captions": 1, "vae": 1.5, "denoiser": 1.5, "baseline": 1, "evaluator": 1, "eval": 3}
 HELD_OUT_SPLITS = ("test:phrasing", "test:composition")
+_WRITES = threading.Lock()  # the plan and report dicts are shared by the two threads that train side by side
 
 
 def register_shipped(sub: argparse._SubParsersAction) -> None:
@@ -44,10 +49,10 @@ def register_shipped(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--out", required=True, type=Path, help="work folder (resumed if it exists)")
     s.add_argument("--clips", type=int, default=10000, help="procedural corpus size (default 10000)")
     s.add_argument("--probe-seconds", type=float, default=60.0, help="speed probe per training stage")
-    s.add_argument("--repeats", type=int, default=5, help="evaluation repetitions (T2M: 20)")
+    s.add_argument("--repeats", type=int, default=3, help="evaluation repetitions (T2M: 20)")
     s.add_argument("--eval-clips", type=int, default=256, help="test clips per held-out kind (0: all)")
-    s.add_argument("--mm-samples", type=int, default=20)
-    s.add_argument("--mm-repeats", type=int, default=10)
+    s.add_argument("--mm-samples", type=int, default=10, help="MultiModality prompts (T2M: 100)")
+    s.add_argument("--mm-repeats", type=int, default=10, help="MultiModality motions per prompt (T2M: 30)")
     s.add_argument("--budget", action="append", default=[], metavar="STAGE=MIN",
                    help=f"override a stage budget in minutes (defaults {BUDGET_MINUTES})")
     s.add_argument("--dry-run", action="store_true", help="a few minutes in total: small corpus, 1-minute stages, "
@@ -78,17 +83,16 @@ def budgeted(name: str, run: Callable[[TrainConfig], tuple[Any, Any]], cfg: Trai
         result, bundle = run(dataclasses.replace(cfg, max_seconds=min(probe_s, budget_s)))
         results.append(result)
         if result.finished:
-            plan[name] = result.step
+            steps = result.step
         else:
             left = budget_s - (time.monotonic() - t0)
-            plan[name] = max(result.step, min(cfg.steps, result.step + int(0.9 * left * result.steps_per_s)))
-        write_json_atomic(plan_path, plan)
+            steps = max(result.step, min(cfg.steps, result.step + int(0.9 * left * result.steps_per_s)))
+        _save_plan(plan, plan_path, name, steps)
     left = max(60.0, budget_s - (time.monotonic() - t0))
     result, bundle = run(dataclasses.replace(cfg, steps=plan[name], max_seconds=1.15 * left))
     results.append(result)
     if not result.finished:  # the hard cap hit before the plan: end the stage where it is
-        plan[name] = result.step
-        write_json_atomic(plan_path, plan)
+        _save_plan(plan, plan_path, name, result.step)
         result, bundle = run(dataclasses.replace(cfg, steps=result.step, max_seconds=0.0))
     speeds = [r.steps_per_s for r in results if r.steps_per_s > 0]
     losses = [r.loss for r in results if r.loss == r.loss]  # drop NaN: a call that resumed at its last step
@@ -96,6 +100,12 @@ def budgeted(name: str, run: Callable[[TrainConfig], tuple[Any, Any]], cfg: Trai
                             "steps_per_s": round(sum(speeds) / len(speeds), 4) if speeds else None,
                             "loss": losses[-1] if losses else None, "val_loss": result.val_loss,
                             "batch_size": cfg.batch_size}
+
+
+def _save_plan(plan: dict[str, int], plan_path: Path, name: str, steps: int) -> None:
+    with _WRITES:
+        plan[name] = steps
+        write_json_atomic(plan_path, plan)
 
 
 def run_shipped(args: argparse.Namespace) -> int:
@@ -127,9 +137,13 @@ def run_shipped(args: argparse.Namespace) -> int:
         argv = ["WORK" if Path(a).resolve() == work else a for a in sys.argv[1:]]
         command_path.write_text(shlex.join(["motion-mamba", *argv]) + "\n")
 
+    started, earlier = time.monotonic(), float(report.get(WALL, {}).get("minutes", 0.0))
+
     def done(stage: str, entry: dict[str, Any]) -> None:
-        report[stage] = entry
-        write_json_atomic(report_path, report)
+        with _WRITES:
+            report[stage] = entry
+            report[WALL] = {"minutes": round(earlier + (time.monotonic() - started) / 60, 2)}
+            write_json_atomic(report_path, report)
         print(f"[shipped] {stage}: {json.dumps(entry)}", flush=True)
 
     # 1. corpus
@@ -145,18 +159,31 @@ def run_shipped(args: argparse.Namespace) -> int:
     from .text_cache import PooledTextCache
 
     text = PooledTextCache(build_text_encoder(config.text))  # shared by the denoisers and the evaluator (MiniLM)
-    t0 = time.monotonic()  # embed every caption once, up front, so the stages' speed probes measure training only
-    captions = [c for split in (train_set, val_set) for clip in split.clips for c in clip.captions] + [""]
-    text.pooled(captions)
-    done("captions", {"captions": len(set(captions)), "minutes": round((time.monotonic() - t0) / 60, 2)})
 
-    # 2. VAE
-    vae_model = MotionModel(config)
-    meta = {"stage": "vae", "preset": "demo", "data": data_meta, "model": config.to_dict()}
-    _, vae_bundle, rep = budgeted(
-        "vae", lambda c: stages.run_vae(vae_model, train_set, val_set, c, run_dir / "vae", meta, info, progress),
-        train_config("demo", "vae"), budgets["vae"] * 60, args.probe_seconds, plan, plan_path)
-    done("vae", rep)
+    def captions_then_evaluator() -> Path:
+        t0 = time.monotonic()  # every caption embedded once, up front, so the speed probes measure training only
+        captions = [c for split in (train_set, val_set) for clip in split.clips for c in clip.captions] + [""]
+        text.pooled(captions)
+        done("captions", {"captions": len(set(captions)), "minutes": round((time.monotonic() - t0) / 60, 2)})
+        ecfg = evaluator_config("demo")
+        emeta = {"stage": "evaluator", "preset": "demo", "data": data_meta, "evaluator": dataclasses.asdict(ecfg)}
+        _, evaluator_dir, rep = budgeted(
+            "evaluator", lambda c: stages.run_evaluator(ecfg, train_set, val_set, c, work / "evaluator", emeta, info,
+                                                        progress, text),
+            train_config("demo", "evaluator"), budgets["evaluator"] * 60, args.probe_seconds, plan, plan_path)
+        done("evaluator", rep)
+        return evaluator_dir
+
+    # 2. VAE, and beside it (second thread) the captions and 5. the evaluator
+    with ThreadPoolExecutor(1) as pool:
+        evaluator_job = pool.submit(captions_then_evaluator)
+        vae_model = MotionModel(config)
+        meta = {"stage": "vae", "preset": "demo", "data": data_meta, "model": config.to_dict()}
+        _, vae_bundle, rep = budgeted(
+            "vae", lambda c: stages.run_vae(vae_model, train_set, val_set, c, run_dir / "vae", meta, info, progress),
+            train_config("demo", "vae"), budgets["vae"] * 60, args.probe_seconds, plan, plan_path)
+        done("vae", rep)
+        evaluator_dir = evaluator_job.result()
 
     # 3./4. denoisers on the frozen VAE: Motion Mamba, then the transformer with the same steps
     def denoiser_stage(arch: str, stage: str, budget_min: float, fixed_steps: int | None):
@@ -182,15 +209,6 @@ def run_shipped(args: argparse.Namespace) -> int:
     done("denoiser", rep)
     _, baseline_bundle, rep = denoiser_stage("transformer", "baseline", budgets["baseline"], result.step)
     done("baseline", rep)
-
-    # 5. evaluator
-    ecfg = evaluator_config("demo")
-    emeta = {"stage": "evaluator", "preset": "demo", "data": data_meta, "evaluator": dataclasses.asdict(ecfg)}
-    _, evaluator_dir, rep = budgeted(
-        "evaluator", lambda c: stages.run_evaluator(ecfg, train_set, val_set, c, work / "evaluator", emeta, info,
-                                                    progress, text),
-        train_config("demo", "evaluator"), budgets["evaluator"] * 60, args.probe_seconds, plan, plan_path)
-    done("evaluator", rep)
 
     # 6. evaluation per held-out kind
     t0 = time.monotonic()

@@ -97,16 +97,22 @@ def _check_joints(joints: np.ndarray, skeleton: Skeleton, min_frames: int) -> np
     return joints
 
 
-def _facing_yaw(joints: np.ndarray, skeleton: Skeleton) -> np.ndarray:
-    """(T,) yaw angle theta_t whose rotation about +Y turns the smoothed forward direction of frame t onto +Z.
+def facing_across(joints: np.ndarray, skeleton: Skeleton) -> np.ndarray:
+    """(T, 3) HumanML3D's "across" vector per frame; the body faces Y × across, i.e. (a_z, 0, −a_x).
 
-    Exactly HumanML3D's `inverse_kinematics_np(face_joint_indx, smooth_forward=True)`, which unpacks the face
-    joints as (l_hip, r_hip, sdr_r, sdr_l): its "across" vector is (left hip - right hip) + (right shoulder -
-    left shoulder), the shoulder span minus the hip span. Every feature of the real dataset is expressed in this
-    frame, so we keep it (it points the right way whenever the shoulders are wider than the hips).
+    Exactly HumanML3D's `inverse_kinematics_np(face_joint_indx, ...)`, which unpacks the face joints as
+    (l_hip, r_hip, sdr_r, sdr_l): across = (left hip − right hip) + (right shoulder − left shoulder), the shoulder
+    span minus the hip span. Every feature of the real dataset is expressed in this frame, so we keep it (it
+    points the right way whenever the shoulders are wider than the hips).
     """
     r_hip, l_hip, r_sdr, l_sdr = skeleton.face_joints
-    across = joints[:, l_hip] - joints[:, r_hip] + joints[:, r_sdr] - joints[:, l_sdr]
+    return joints[:, l_hip] - joints[:, r_hip] + joints[:, r_sdr] - joints[:, l_sdr]
+
+
+def _facing_yaw(joints: np.ndarray, skeleton: Skeleton) -> np.ndarray:
+    """(T,) yaw angle theta_t whose rotation about +Y turns the smoothed forward direction of frame t onto +Z
+    (HumanML3D's `smooth_forward=True`: a Gaussian over the per-frame forward directions)."""
+    across = facing_across(joints, skeleton)
     across = across / np.linalg.norm(across, axis=-1, keepdims=True)
     forward = np.cross(np.array([0.0, 1.0, 0.0]), across)  # horizontal by construction
     if len(forward) > 1:

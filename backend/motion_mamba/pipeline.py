@@ -33,6 +33,15 @@ class Cancelled(Exception):
     """Raised by a progress callback to stop sampling; propagates out of `MotionPipeline.__call__`."""
 
 
+def duration_frames(seconds: object, name: str, fps: float, min_seconds: float, max_seconds: float) -> int:
+    """round(seconds × fps) of a finite duration in [min_seconds, max_seconds]; else ValueError naming `name`."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
+        raise ValueError(f"{name} must be a finite number, got {seconds!r}")
+    if not min_seconds <= seconds <= max_seconds + 1e-9:
+        raise ValueError(f"{name} = {seconds} is outside [{min_seconds}, {max_seconds}]")
+    return round(seconds * fps)
+
+
 class MotionPipeline:
     min_seconds: float = 1.0  # shorter clips are far outside the training data (HumanML3D: >= 2 s)
 
@@ -83,13 +92,8 @@ class MotionPipeline:
         for i, p in enumerate(prompts):
             if not isinstance(p, str) or not p.strip():
                 raise ValueError(f"prompts[{i}] must be a non-empty, non-whitespace string, got {p!r}")
-        frames = []
-        for i, s in enumerate(seconds):
-            if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s):
-                raise ValueError(f"seconds[{i}] must be a finite number, got {s!r}")
-            if not self.min_seconds <= s <= self.max_seconds + 1e-9:
-                raise ValueError(f"seconds[{i}] = {s} is outside [{self.min_seconds}, {self.max_seconds}]")
-            frames.append(min(self.max_frames, max(1, round(s * self.fps))))
+        frames = [min(self.max_frames, max(1, duration_frames(s, f"seconds[{i}]", self.fps, self.min_seconds,
+                                                              self.max_seconds))) for i, s in enumerate(seconds)]
         for i, seed in enumerate(seeds):
             if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
                 raise ValueError(f"seeds[{i}] must be an integer in [0, 2^63-1], got {seed!r}")

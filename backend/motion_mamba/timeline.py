@@ -18,13 +18,14 @@ plain clip of its prompt; later segments draw their own noise from (seed, index)
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .features import facing_across
 from .motion import Motion
+from .pipeline import duration_frames
 from .postprocess import finish
 from .skeleton import Skeleton
 
@@ -52,11 +53,7 @@ def segment_frames(segments: Sequence[tuple[str, float]], fps: float, min_second
         prompt, s = seg
         if not isinstance(prompt, str) or not prompt.strip():
             raise ValueError(f"segments[{i}]: the prompt must be a non-empty string, got {prompt!r}")
-        if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s):
-            raise ValueError(f"segments[{i}]: seconds must be a finite number, got {s!r}")
-        if not min_seconds <= s <= max_seconds + 1e-9:
-            raise ValueError(f"segments[{i}]: seconds = {s} is outside [{min_seconds}, {max_seconds}]")
-        frames.append(round(s * fps))
+        frames.append(duration_frames(s, f"segments[{i}]: seconds", fps, min_seconds, max_seconds))
     return frames
 
 
@@ -87,9 +84,8 @@ def heading(joints: np.ndarray, frame: int, skeleton: Skeleton, radius: int = HE
     straight line fitted to it over `radius` frames each side, within the clip. The line averages out the torso's
     sway in a step, and unlike the features' centred Gaussian it does not lag at a clip's ends, where seams are.
     """
-    r_hip, l_hip, r_sdr, l_sdr = skeleton.face_joints
     lo, hi = max(0, frame - radius), min(len(joints), frame + radius + 1)
-    across = joints[lo:hi, l_hip] - joints[lo:hi, r_hip] + joints[lo:hi, r_sdr] - joints[lo:hi, l_sdr]
+    across = facing_across(joints[lo:hi], skeleton)
     yaw = np.unwrap(np.arctan2(across[:, 2], -across[:, 0]))  # forward = Y x across = (a_z, 0, -a_x)
     if len(yaw) == 1:
         return float(yaw[0])

@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--solver", choices=("dpm++", "ddim"), default="dpm++")
     p.add_argument("--device", default="cpu")
     p.add_argument("--raw", action="store_true", help="the model's raw joint positions, without the clean-up "
-                   "(rigid skeleton, floor, planted feet held still) applied by default")
+                   "(smoothing, rigid skeleton, floor, planted feet held still) applied by default")
     p.set_defaults(func=run)
 
 

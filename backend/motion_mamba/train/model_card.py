@@ -72,8 +72,9 @@ every number below comes from that run (WORK/stages.json, WORK/eval.json).
 - Parameters: VAE {params['vae']:,}, denoiser {params['denoiser']:,}, total {params['total']:,}; weights {size_mb:.1f} MB (safetensors, EMA).
 - Sampling: DPM-Solver++ {doc['config']['diffusion']['fast_steps']} steps, classifier-free guidance {doc['config']['diffusion']['guidance_scale']}.
 - Output: 22-joint SMPL skeleton, 20 fps, metres, Y up, facing +Z at frame 0; 1–9.8 s per clip; cleaned up by
-  the pipeline (rigid skeleton, floor, planted feet held still: `postprocess.py`). Every generated row below has
-  that clean-up, except the one marked "(raw)", which is the model's decoded joints as they come.
+  the pipeline (smoothed over time, rigid skeleton, floor, planted feet held still: `postprocess.py`). Every
+  generated row below has that clean-up, except the one marked "(raw)", which is the model's decoded joints as
+  they come.
 
 ## Data
 Procedural corpus (`motion-mamba data synth --clips {clips}`): captioned synthetic clips in the HumanML3D layout.

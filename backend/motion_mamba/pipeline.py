@@ -122,8 +122,8 @@ class MotionPipeline:
         callback: Callable[[int, int], None] | None = None,
         cleanup: bool = True,
     ) -> list[Motion]:
-        """One `Motion` per prompt. `cleanup` (default) makes the joints a rigid skeleton with planted feet held
-        still (`postprocess.clean_joints`); False returns the model's raw joint positions, rotations fitted to them."""
+        """One `Motion` per prompt. `cleanup` (default) makes the joints a smooth, rigid skeleton with planted feet
+        held still (`postprocess.clean_joints`); False returns the model's raw joint positions, rotations fitted to them."""
         from .features import features_to_joints
         from .postprocess import finish
         from .skeleton import get_skeleton

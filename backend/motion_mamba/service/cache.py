@@ -34,8 +34,8 @@ class CacheError(OSError):
 def sample_key(model_hash: str, prompt: str, seconds: float, seed: int, guidance: float, steps: int | None,
                solver: str, segments: list[dict] | None = None) -> str:
     """Hex SHA-256 of everything that determines one sample's output."""
-    fields = {"model": model_hash, "output": OUTPUT_VERSION, "prompt": prompt, "seconds": round(float(seconds), 6), "seed": int(seed),
-              "guidance": round(float(guidance), 6), "steps": steps, "solver": solver, "segments": segments or []}
+    fields = {"model": model_hash, "output": OUTPUT_VERSION, "prompt": prompt, "seconds": round(float(seconds), 6),
+              "seed": int(seed), "guidance": round(float(guidance), 6), "steps": steps, "solver": solver, "segments": segments or []}
     return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 

@@ -58,8 +58,7 @@ def write_model_card(work: Path, bundle: Path, evaluator_dir: Path, stages: dict
     (work / "results.md").write_text(results_text + "\n")
     stage_rows = "\n".join(f"| {k} | {v.get('steps', '–')} | {v.get('steps_per_s', '–')} | {v.get('minutes', '–')} |"
                            for k, v in stages.items() if k != WALL)
-    # wall-clock, not the stages' sum: the captions and the evaluator train beside the VAE
-    total = float(stages[WALL]["minutes"]) if WALL in stages else sum(float(v.get("minutes", 0)) for v in stages.values())
+    total = float(stages[WALL]["minutes"])  # wall-clock, not the stages' sum: captions + evaluator run beside the VAE
     params = doc["parameters"]
     card = f"""# Motion Mamba — shipped model (`{doc['name']}`){' — DRY RUN, not for shipping' if dry_run else ''}
 

@@ -1,8 +1,9 @@
 """Generated joints -> what an animator can use: a rigid skeleton on the floor whose planted feet stay put.
 
 The model predicts joint positions (HumanML3D features), which no rig can follow exactly: bone lengths drift by
-centimetres, a planted foot slides a little, and small errors that are independent from frame to frame read as
-jitter. `clean_joints` fixes all three, in this order:
+centimetres, a planted foot slides (the demo model's raw feet slide ~30 cm/s while low: its body glides faster
+than its steps carry it), and small errors that are independent from frame to frame read as jitter.
+`clean_joints` fixes them, in this order:
 
 0. smooth: a Gaussian over time, σ = `SMOOTH_SECONDS` (0.8 frame at 20 fps): it keeps 97 % of a 1 Hz motion (a
    walk's step rhythm), 88 % at 2 Hz, 45 % at 5 Hz and removes frame-to-frame wobble (10 Hz: 4 %). On a demo
@@ -12,12 +13,22 @@ jitter. `clean_joints` fixes all three, in this order:
 1. rigid: IK onto the skeleton's standard rest offsets, then FK (constant bone lengths, as any rig has);
 2. floor: the lowest joint of the clip at height 0, HumanML3D's convention (the training data has it, and
    `features.joints_to_features` applies it, so what is evaluated is what the user gets);
-3. foot lock: a foot whose toe-base joint stays below `contact_height` for two or more frames is planted (the
+3. reach: where a foot will be held (step 4) further from its hip than the leg reaches (`REACH` of thigh +
+   shin), the whole body moves horizontally towards it (`pull_into_reach`). A gliding body thus travels as far
+   as its legs carry it instead of dragging a planted foot along: without this step the lock below straightened
+   the leg short of its target and lifted 29 % of the demo model's low toe frames above the contact height (up
+   to 50 cm), which hid their sliding from the skating metric; with it 3.5 %, by ≤ 1 cm. Walks travel less
+   (see the model card's limits); FID fell from 8.9 to 6.0 and skating from 1.9 to 0.1 cm/s (256 test clips);
+4. foot lock: a foot whose toe-base joint stays below `contact_height` for two or more frames is planted (the
    contact definition of the foot-skating metric; on the training corpus such a toe moves < 0.3 cm/s). Over each
    contact run the toe's horizontal position is held at its mean over the run, the ankle moves by the same offset
    (the foot keeps its shape), the correction fades in and out over `blend` frames around the run, and the knee
    is re-solved by two-bone IK (hip fixed, thigh and shin lengths kept, bending in the plane it had);
-4. IK once more for the rotations (exact now: the result is rigid).
+5. IK once more for the rotations (exact now: the result is rigid).
+
+Steps 2–5 run `LOCK_PASSES` (2) times: a held foot can end up as the clip's lowest joint no longer, so the floor
+moves and toes that were just above the contact height sink below it unheld; the second pass re-floors and holds
+them (128 generated test clips: skating once the output is re-floored 0.085 cm/s, worst clip 4 cm/s → 0).
 """
 
 from __future__ import annotations
@@ -29,9 +40,13 @@ from .kinematics import forward_kinematics, joints_to_rotations
 from .metrics_physical import CONTACT_HEIGHT
 from .skeleton import SMPL22, Skeleton
 
-OUTPUT_VERSION = 2  # part of the service's result-cache key: bump when the clean-up changes what a request returns
+OUTPUT_VERSION = 3  # part of the service's result-cache key: bump when the clean-up changes what a request returns
 SMOOTH_SECONDS = 0.04
 BLEND_FRAMES = 6  # 0.3 s at 20 fps: fades a foot-lock correction in and out without a visible pop
+REACH = 0.98  # a held foot's ankle stays within this fraction of thigh + shin from its hip
+PULL_ITERATIONS = 3
+PULL_SECONDS = 0.1  # σ of the Gaussian over the body's pull: 2 frames at 20 fps
+LOCK_PASSES = 2
 
 
 def rigid(joints: np.ndarray, skeleton: Skeleton = SMPL22) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -105,6 +120,45 @@ def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, thigh: flo
     return hip + u * along + pole * across, ankle
 
 
+def reach_shortfall(joints: np.ndarray, skeleton: Skeleton = SMPL22, contact_height: float = CONTACT_HEIGHT,
+                    blend: int = BLEND_FRAMES) -> np.ndarray:
+    """(T, 2) horizontal move of the whole body that would bring every held foot (as `lock_feet` would hold it)
+    within reach: REACH · (thigh + shin) from its hip, or as far as the unheld leg already stretches. Zero where
+    the legs reach."""
+    lengths = skeleton.bone_lengths
+    move = np.zeros((len(joints), 2))
+    for ankle, toe in (skeleton.feet_left, skeleton.feet_right):
+        knee = skeleton.parents[ankle]
+        hip = skeleton.parents[knee]
+        runs = contact_runs(joints[:, toe, 1], contact_height)
+        if not runs:
+            continue
+        leg = joints[:, ankle] - joints[:, hip]  # hip -> held ankle
+        reach = np.maximum(REACH * (lengths[knee] + lengths[ankle]), np.linalg.norm(leg, axis=-1))
+        leg[:, [0, 2]] += lock_offsets(joints[:, toe, [0, 2]], runs, blend)
+        allowed = np.sqrt(np.maximum(reach**2 - leg[:, 1] ** 2, 0.0))  # horizontal reach at this hip height
+        dist = np.linalg.norm(leg[:, [0, 2]], axis=-1)
+        move += leg[:, [0, 2]] * (np.maximum(dist - allowed, 0.0) / np.maximum(dist, 1e-9))[:, None]
+    return move
+
+
+def pull_into_reach(joints: np.ndarray, skeleton: Skeleton = SMPL22) -> np.ndarray:
+    """Rigid joints (T, J, 3) on the floor -> the same body moved horizontally, frame by frame, towards its held
+    feet until the legs reach them (see the module docstring). The first frame's root stays where it was.
+
+    The shortfall is smoothed (σ = `PULL_SECONDS`) so the body never jerks, which leaves a little of it, and
+    moving the body moves where a held foot is held (its mean over the run), so it is applied
+    `PULL_ITERATIONS` times (one pass left 14 % of the demo model's low toe frames lifted by the lock, three 3.5 %)."""
+    out = np.array(joints, dtype=np.float64)
+    total = np.zeros((len(out), 2))
+    for _ in range(PULL_ITERATIONS):
+        move = gaussian_filter1d(reach_shortfall(out, skeleton), PULL_SECONDS * skeleton.fps, axis=0, mode="nearest")
+        out[..., [0, 2]] += move[:, None]
+        total += move
+    out[..., [0, 2]] -= total[0]
+    return out
+
+
 def lock_feet(joints: np.ndarray, skeleton: Skeleton = SMPL22, contact_height: float = CONTACT_HEIGHT,
               blend: int = BLEND_FRAMES) -> np.ndarray:
     """Rigid joints (T, J, 3) on the floor -> the same with planted feet held still (see the module docstring)."""
@@ -134,10 +188,12 @@ def clean_joints(joints: np.ndarray, skeleton: Skeleton = SMPL22) -> tuple[np.nd
     joints = np.asarray(joints, dtype=np.float64)
     smooth = gaussian_filter1d(joints, SMOOTH_SECONDS * skeleton.fps, axis=0, mode="nearest")
     smooth[..., [0, 2]] += (joints[0, 0] - smooth[0, 0])[[0, 2]]  # the root starts where it started (the origin)
-    fitted, _, _ = rigid(smooth, skeleton)
-    fitted[..., 1] -= fitted[..., 1].min()
-    locked = lock_feet(fitted, skeleton)
-    return rigid(locked, skeleton)
+    out = rigid(smooth, skeleton)
+    for _ in range(LOCK_PASSES):
+        fitted = out[0]
+        fitted[..., 1] -= fitted[..., 1].min()
+        out = rigid(lock_feet(pull_into_reach(fitted, skeleton), skeleton), skeleton)
+    return out
 
 
 def finish(joints: np.ndarray, skeleton: Skeleton, cleanup: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -6,7 +6,8 @@ from motion_mamba.data.synth.compose import synthesize
 from motion_mamba.features import canonicalize
 from motion_mamba.kinematics import forward_kinematics
 from motion_mamba.metrics_physical import bone_length_error, foot_skating, jerk
-from motion_mamba.postprocess import clean_joints, contact_runs, lock_offsets, two_bone_ik
+from motion_mamba.postprocess import (REACH, clean_joints, contact_runs, lock_feet, lock_offsets, pull_into_reach,
+                                      rigid, two_bone_ik)
 from motion_mamba.skeleton import SMPL22
 
 
@@ -60,6 +61,34 @@ def test_cleanup_removes_frame_to_frame_wobble():
     joints, _, _ = clean_joints(wobbly)
     assert jerk(joints, 20.0)[0] < 0.3 * jerk(wobbly, 20.0)[0]
     assert np.linalg.norm(joints - clean, axis=-1).mean() < 0.015
+
+
+def gliding(joints: np.ndarray, speed: float = 0.6) -> np.ndarray:
+    """A decoder's typical fault: the whole body drifts forward (+Z) at `speed` m/s while its feet plant."""
+    out = joints.copy()
+    out[..., 2] += speed / 20.0 * np.arange(len(out))[:, None]
+    return out
+
+
+def test_a_gliding_body_is_pulled_back_over_its_planted_feet():
+    """Held where they were planted, the feet of a gliding walk fall behind until no leg reaches them: the lock
+    alone straightens the leg short of its target, which slides or lifts the foot. The clean-up moves the body
+    back instead, so planted toes stay on the floor and (nearly) still."""
+    walk = corpus_walk()
+    raw = gliding(walk)
+    low = raw[:, SMPL22.feet_left[1], 1] < 0.05
+    fitted = rigid(raw)[0]
+    lock_alone = lock_feet(fitted)[:, SMPL22.feet_left[1], 1][low]
+    joints, _, _ = clean_joints(raw)
+    toe = joints[:, SMPL22.feet_left[1], 1][low]
+    assert lock_alone.max() > 0.09 and toe.max() < 0.06  # lifted ~10 cm vs at most 1 cm over the contact height
+    assert foot_skating(joints, 20.0)[0] < 0.1 * foot_skating(raw, 20.0)[0]
+    np.testing.assert_allclose(joints[0, 0, [0, 2]], raw[0, 0, [0, 2]], atol=0.02)  # the clip starts where it did
+
+
+def test_pull_leaves_reaching_legs_alone():
+    walk = rigid(corpus_walk())[0]
+    np.testing.assert_allclose(pull_into_reach(walk), walk, atol=0.005)  # a real walk moves by millimetres
 
 
 def test_contact_runs_need_two_frames_below_the_height():

@@ -71,7 +71,8 @@ every number below comes from that run (WORK/stages.json, WORK/eval.json).
 - Parameters: VAE {params['vae']:,}, denoiser {params['denoiser']:,}, total {params['total']:,}; weights {size_mb:.1f} MB (safetensors, EMA).
 - Sampling: DPM-Solver++ {doc['config']['diffusion']['fast_steps']} steps, classifier-free guidance {doc['config']['diffusion']['guidance_scale']}.
 - Output: 22-joint SMPL skeleton, 20 fps, metres, Y up, facing +Z at frame 0; 1–9.8 s per clip; cleaned up by
-  the pipeline (smoothed over time, rigid skeleton, floor, planted feet held still: `postprocess.py`). Every
+  the pipeline (smoothed over time, rigid skeleton, floor, body pulled over its planted feet, planted feet held
+  still: `postprocess.py`). Every
   generated row below has that clean-up, except the one marked "(raw)", which is the model's decoded joints as
   they come.
 
@@ -104,6 +105,11 @@ not comparable with HumanML3D tables.
   (locomotion, turns, gestures, simple exercises); prompts outside it give the nearest known motion.
 - Clips are at most 9.8 s (the VAE's 196 frames); no hands, fingers or facial motion; no object or scene contact.
 - The evaluator is ours, trained on the same procedural data; FID/R-Precision measure fit to this corpus only.
+  It barely notices how far a clip travels.
+- The decoder's steps are short for how fast its body moves (raw, a planted foot slides tens of cm/s). The clean-up
+  keeps planted feet still and lets the body travel only as far as the legs reach, so walks and runs cover less
+  ground than the raw decode (about half for "a person walks forward"; the training clips' own pace is close to
+  the cleaned one, the raw decode overshoots it).
 - Times per sentence are CPU timings on this machine, batch 1, and vary with load.
 """
     path = work / "MODEL_CARD.md"

@@ -8,10 +8,14 @@ Batched results equal the single-prompt ones (masked mean pooling for MiniLM, CL
 
 from __future__ import annotations
 
+import threading
 from typing import Sequence
 
 import torch
 import torch.nn.functional as F
+
+
+_ENCODE = threading.Lock()  # Hugging Face fast tokenizers fail ("Already borrowed") when two threads share one
 
 
 class PooledTextCache:
@@ -22,13 +26,14 @@ class PooledTextCache:
 
     @torch.no_grad()
     def pooled(self, captions: Sequence[str]) -> torch.Tensor:
-        """(B, dim) pooled embeddings on the encoder's device."""
-        missing = list(dict.fromkeys(c for c in captions if c not in self._cache))
-        for i in range(0, len(missing), self.batch_size):
-            chunk = missing[i:i + self.batch_size]
-            for c, e in zip(chunk, batch_pooled(self.encoder, chunk)):
-                self._cache[c] = e
-        return torch.stack([self._cache[c] for c in captions])
+        """(B, dim) pooled embeddings on the encoder's device. Thread-safe: the recipe evaluates in two threads."""
+        with _ENCODE:
+            missing = list(dict.fromkeys(c for c in captions if c not in self._cache))
+            for i in range(0, len(missing), self.batch_size):
+                chunk = missing[i:i + self.batch_size]
+                for c, e in zip(chunk, batch_pooled(self.encoder, chunk)):
+                    self._cache[c] = e
+            return torch.stack([self._cache[c] for c in captions])
 
 
 @torch.no_grad()

@@ -33,6 +33,8 @@ them (128 generated test clips: skating once the output is re-floored 0.085 cm/s
 
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
@@ -120,6 +122,16 @@ def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, thigh: flo
     return hip + u * along + pole * across, ankle
 
 
+def held_feet(joints: np.ndarray, skeleton: Skeleton, contact_height: float,
+              blend: int) -> Iterator[tuple[int, int, int, int, np.ndarray]]:
+    """(hip, knee, ankle, toe, (T, 2) offsets that hold its toe) for each foot with a contact run."""
+    for ankle, toe in (skeleton.feet_left, skeleton.feet_right):
+        knee = skeleton.parents[ankle]
+        runs = contact_runs(joints[:, toe, 1], contact_height)
+        if runs:
+            yield skeleton.parents[knee], knee, ankle, toe, lock_offsets(joints[:, toe, [0, 2]], runs, blend)
+
+
 def reach_shortfall(joints: np.ndarray, skeleton: Skeleton = SMPL22, contact_height: float = CONTACT_HEIGHT,
                     blend: int = BLEND_FRAMES) -> np.ndarray:
     """(T, 2) horizontal move of the whole body that would bring every held foot (as `lock_feet` would hold it)
@@ -127,15 +139,10 @@ def reach_shortfall(joints: np.ndarray, skeleton: Skeleton = SMPL22, contact_hei
     the legs reach."""
     lengths = skeleton.bone_lengths
     move = np.zeros((len(joints), 2))
-    for ankle, toe in (skeleton.feet_left, skeleton.feet_right):
-        knee = skeleton.parents[ankle]
-        hip = skeleton.parents[knee]
-        runs = contact_runs(joints[:, toe, 1], contact_height)
-        if not runs:
-            continue
+    for hip, knee, ankle, _, offset in held_feet(joints, skeleton, contact_height, blend):
         leg = joints[:, ankle] - joints[:, hip]  # hip -> held ankle
         reach = np.maximum(REACH * (lengths[knee] + lengths[ankle]), np.linalg.norm(leg, axis=-1))
-        leg[:, [0, 2]] += lock_offsets(joints[:, toe, [0, 2]], runs, blend)
+        leg[:, [0, 2]] += offset
         allowed = np.sqrt(np.maximum(reach**2 - leg[:, 1] ** 2, 0.0))  # horizontal reach at this hip height
         dist = np.linalg.norm(leg[:, [0, 2]], axis=-1)
         move += leg[:, [0, 2]] * (np.maximum(dist - allowed, 0.0) / np.maximum(dist, 1e-9))[:, None]
@@ -164,13 +171,7 @@ def lock_feet(joints: np.ndarray, skeleton: Skeleton = SMPL22, contact_height: f
     """Rigid joints (T, J, 3) on the floor -> the same with planted feet held still (see the module docstring)."""
     out = np.array(joints, dtype=np.float64)
     lengths = skeleton.bone_lengths
-    for ankle, toe in (skeleton.feet_left, skeleton.feet_right):
-        knee = skeleton.parents[ankle]
-        hip = skeleton.parents[knee]
-        runs = contact_runs(out[:, toe, 1], contact_height)
-        if not runs:
-            continue
-        offset = lock_offsets(out[:, toe, [0, 2]], runs, blend)
+    for hip, knee, ankle, toe, offset in held_feet(out, skeleton, contact_height, blend):
         moved = np.flatnonzero(np.abs(offset).sum(axis=-1) > 0)
         target = out[moved, ankle].copy()
         target[:, [0, 2]] += offset[moved]

@@ -75,7 +75,8 @@ def train_memorised_pipeline(
 def test_each_caption_generates_its_own_clip():
     pipe, reference = train_memorised_pipeline()
     for seed in (0, 1):
-        motions = pipe(CAPTIONS, [2.0] * 4, [seed] * 4)
+        # the raw decode: the fixtures' feet slide, so the clean-up (tested on its own) would move them
+        motions = pipe(CAPTIONS, [2.0] * 4, [seed] * 4, cleanup=False)
         # mean per-joint distance (m) between each generated clip (rows) and each training clip (columns)
         errors = np.array([[np.linalg.norm(m.joints - ref, axis=-1).mean() for ref in reference] for m in motions])
         table = np.array2string(errors, precision=3)

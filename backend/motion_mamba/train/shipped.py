@@ -278,8 +278,8 @@ def evaluate_recipe(mamba_bundle: Path, baseline_bundle: Path, evaluator_dir: Pa
     # locks, and every split draws from its own seeded generator, so the numbers do not depend on the threading
     with ThreadPoolExecutor(len(HELD_OUT_SPLITS)) as pool:
         jobs = {split: pool.submit(run, split) for split in HELD_OUT_SPLITS}
-        finished = {split: job.result() for split, job in jobs.items()}
-    for split, (clips, results) in finished.items():
+        evaluated = {split: job.result() for split, job in jobs.items()}
+    for split, (clips, results) in evaluated.items():
         for res, method in zip(results[1:], methods):  # timed after both threads end: alone on the machine
             res.seconds_per_sentence = time_per_sentence(method, clips, settings)
         out["splits"][split] = {"clips": len(clips), "results": results, "json": results_json(results)}

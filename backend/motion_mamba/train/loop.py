@@ -98,7 +98,7 @@ def train(task: Task, train_set: Sequence[Any], val_set: Sequence[Any] | None, c
     module = task.module.to(info.device)
     optimizer = torch.optim.AdamW(param_groups(module, cfg.weight_decay), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     ema = EMA(module, cfg.ema_decay)
-    start = _resume(ckpt_root, module, optimizer, ema, run_meta)
+    start, resumed_loss, resumed_val = _resume(ckpt_root, module, optimizer, ema, run_meta)
     ddp = wrap(module, info)
     params = [p for p in module.parameters() if p.requires_grad]
     amp = cfg.amp and info.device.startswith("cuda")
@@ -109,7 +109,8 @@ def train(task: Task, train_set: Sequence[Any], val_set: Sequence[Any] | None, c
         if info.is_main:
             opt_tensors, opt_meta = optimizer_to_flat(optimizer)
             meta = {"run": run_meta, "train": cfg.to_dict(), "optimizer": opt_meta, "ema_updates": ema.num_updates,
-                    "val_loss": val_loss, "code_version": __version__, "world_size": info.world_size}
+                    "loss": None if math.isnan(running) else running, "val_loss": val_loss,
+                    "code_version": __version__, "world_size": info.world_size}
             path = save_checkpoint(ckpt_root, step, {"model": module.state_dict(), "ema": ema.state_dict(),
                                                      "optimizer": opt_tensors}, meta, keep=cfg.keep)
         barrier(info)
@@ -117,7 +118,8 @@ def train(task: Task, train_set: Sequence[Any], val_set: Sequence[Any] | None, c
 
     bar = tqdm(total=cfg.steps, initial=start, disable=not (progress and info.is_main), dynamic_ncols=True,
                mininterval=1.0, desc=run_meta.get("stage", "train"))
-    t0, step, running, val_loss, last_ckpt = time.monotonic(), start, math.nan, None, None
+    # a resumed run continues the running loss, so a call that resumes at its last step still reports one
+    t0, step, running, val_loss, last_ckpt = time.monotonic(), start, resumed_loss, resumed_val, None
     finished = start >= cfg.steps
     try:
         while step < cfg.steps:
@@ -169,10 +171,12 @@ def train(task: Task, train_set: Sequence[Any], val_set: Sequence[Any] | None, c
 
 
 def _resume(ckpt_root: Path, module: nn.Module, optimizer: torch.optim.Optimizer, ema: EMA,
-            run_meta: dict[str, Any]) -> int:
+            run_meta: dict[str, Any]) -> tuple[int, float, float | None]:
+    """(step, running loss, validation loss) of the newest checkpoint, loaded into the module, optimizer and EMA;
+    (0, nan, None) when there is none."""
     path = latest_checkpoint(ckpt_root)
     if path is None:
-        return 0
+        return 0, math.nan, None
     tensors, meta = load_checkpoint(path)
     if meta.get("run") != json.loads(json.dumps(run_meta)):
         raise CheckpointError(f"{path}: this run was started with a different configuration; use a new --out "
@@ -183,7 +187,8 @@ def _resume(ckpt_root: Path, module: nn.Module, optimizer: torch.optim.Optimizer
         optimizer_from_flat(optimizer, tensors["optimizer"], meta["optimizer"])
     except (KeyError, RuntimeError, ValueError) as e:
         raise CheckpointError(f"{path}: does not fit the model being trained ({e})") from None
-    return int(meta["step"])
+    loss = meta.get("loss")  # absent from checkpoints written before it was recorded
+    return int(meta["step"]), math.nan if loss is None else float(loss), meta.get("val_loss")
 
 
 @torch.no_grad()

@@ -65,6 +65,16 @@ def test_resume_replays_the_uninterrupted_run(tmp_path):
         torch.testing.assert_close(ema_a["ema"][k], ema_b["ema"][k], rtol=0, atol=1e-6)
 
 
+def test_a_call_that_resumes_at_its_last_step_reports_the_losses(tmp_path):
+    """Exporting a stopped run (`--steps` = the step it reached) trains nothing: its result and hence the bundle's
+    metadata carry the checkpoint's losses, not NaN."""
+    data = toy_data()
+    first = train(ToyTask(), data, data[:16], _cfg(), tmp_path, {"stage": "toy"}, progress=False)
+    again = train(ToyTask(), data, data[:16], _cfg(), tmp_path, {"stage": "toy"}, progress=False)
+    assert again.finished and again.step == first.step
+    assert again.loss == pytest.approx(first.loss) and again.val_loss == pytest.approx(first.val_loss)
+
+
 def test_resume_refuses_a_different_run(tmp_path):
     data = toy_data()
     train(ToyTask(), data, None, _cfg(steps=3), tmp_path, {"stage": "toy", "preset": "a"}, progress=False)

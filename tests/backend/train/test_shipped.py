@@ -1,7 +1,10 @@
-"""The shipped recipe's per-stage time budgets: probe, plan the steps that fit, keep the plan across reruns."""
+"""The shipped recipe: per-stage time budgets (probe, plan the steps that fit, keep the plan across reruns), the
+quality bars, and what a rerun of a finished recipe does."""
 
 import json
 import math
+
+import pytest
 
 from motion_mamba.train.config import TrainConfig
 from motion_mamba.train.loop import TrainResult
@@ -63,3 +66,67 @@ def test_quality_bars_from_results():
     assert not any(ok for _, ok, _ in acceptance(results))
     table = ab_table(results)
     assert "| mm |" in table and "| mm-baseline |" in table and "@ init" not in table and "Real" not in table
+
+
+def test_rerunning_a_finished_recipe_only_evaluates_again(tmp_path, monkeypatch):
+    """The second run of `train shipped` in a WORK folder whose stages all finished trains and exports nothing
+    (a re-export used to overwrite the bundles' metadata and the card's stage timings with an empty run's), does
+    not embed the captions again, and re-evaluates, its evaluation replacing the first in the wall-clock total.
+    Everything but the recipe's control flow is faked: the real stages take an hour."""
+    from types import SimpleNamespace
+
+    import motion_mamba.data.synth.corpus as corpus
+    import motion_mamba.model.checkpoint as checkpoint
+    import motion_mamba.model.text as text_module
+    import motion_mamba.train.data as data_module
+    import motion_mamba.train.model_card as model_card
+    import motion_mamba.train.shipped as shipped
+    from motion_mamba.cli import build_parser
+    from motion_mamba.model.config import TextConfig
+    from motion_mamba.model.motion_model import MotionModel
+    from motion_mamba.model.presets import get_preset
+
+    work = tmp_path / "work"
+    bundles = {"vae": work / "run" / "vae" / "model", "evaluator": work / "evaluator" / "evaluator",
+               "denoiser": work / "run" / "denoiser" / "model",
+               "baseline": work / "run" / "denoiser-transformer" / "model"}
+    trained, evaluated = [], []
+
+    def fake_budgeted(name, run, cfg, budget_s, probe_s, plan, plan_path):
+        trained.append(name)
+        bundles[name].mkdir(parents=True, exist_ok=True)
+        plan[name] = 10
+        return TrainResult(10, True, None, 0.5, 0.5, 2.0), bundles[name], {"steps": 10, "minutes": 1.0}
+
+    def fake_generate(out, clips, **kw):
+        out.mkdir(parents=True)
+        (out / "train.txt").write_text("clip\n")
+        return {"clips": clips}
+
+    vae = MotionModel(get_preset("demo"))
+    clip = SimpleNamespace(captions=["a person walks"])
+    monkeypatch.setattr(shipped, "budgeted", fake_budgeted)
+    monkeypatch.setattr(shipped, "evaluate_recipe", lambda *a: evaluated.append(a) or {})
+    monkeypatch.setattr(corpus, "generate", fake_generate)
+    monkeypatch.setattr(data_module, "load_split", lambda *a, **kw: SimpleNamespace(clips=[clip]))
+    real_text_encoder = text_module.build_text_encoder
+    monkeypatch.setattr(text_module, "build_text_encoder",
+                        lambda cfg, *a: real_text_encoder(TextConfig(encoder="tiny", dim=32)))
+    monkeypatch.setattr(checkpoint, "load_bundle", lambda path: (vae, {}))
+    monkeypatch.setattr(model_card, "write_model_card",
+                        lambda work, *a: (work / "MODEL_CARD.md").write_text("card") and work / "MODEL_CARD.md")
+
+    args = build_parser().parse_args(["train", "shipped", "--out", str(work), "--no-progress"])
+    assert shipped.run_shipped(args) == 0
+    assert sorted(trained) == ["baseline", "denoiser", "evaluator", "vae"] and len(evaluated) == 1
+    first = json.loads((work / "stages.json").read_text())
+    assert "captions" in first
+
+    trained.clear()
+    assert shipped.run_shipped(args) == 0
+    again = json.loads((work / "stages.json").read_text())
+    assert trained == [] and len(evaluated) == 2
+    assert {k: v for k, v in again.items() if k not in ("eval", "wall")} == {
+        k: v for k, v in first.items() if k not in ("eval", "wall")}
+    expected = first["wall"]["minutes"] - first["eval"]["minutes"] + again["eval"]["minutes"]
+    assert again["wall"]["minutes"] == pytest.approx(expected, abs=0.02)

@@ -123,7 +123,8 @@ class MotionPipeline:
         cleanup: bool = True,
     ) -> list[Motion]:
         """One `Motion` per prompt. `cleanup` (default) makes the joints a smooth, rigid skeleton with planted feet
-        held still (`postprocess.clean_joints`); False returns the model's raw joint positions, rotations fitted to them."""
+        held still (`postprocess.clean_joints`); False returns the model's raw joint positions, rotations fitted to
+        them."""
         from .features import features_to_joints
         from .postprocess import finish
         from .skeleton import get_skeleton

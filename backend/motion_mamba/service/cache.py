@@ -35,7 +35,8 @@ def sample_key(model_hash: str, prompt: str, seconds: float, seed: int, guidance
                solver: str, segments: list[dict] | None = None) -> str:
     """Hex SHA-256 of everything that determines one sample's output."""
     fields = {"model": model_hash, "output": OUTPUT_VERSION, "prompt": prompt, "seconds": round(float(seconds), 6),
-              "seed": int(seed), "guidance": round(float(guidance), 6), "steps": steps, "solver": solver, "segments": segments or []}
+              "seed": int(seed), "guidance": round(float(guidance), 6), "steps": steps, "solver": solver,
+              "segments": segments or []}
     return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 

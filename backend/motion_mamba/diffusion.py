@@ -66,14 +66,14 @@ class LatentDiffusion:
         null_text: torch.Tensor,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """ε-prediction MSE on a batch of clean latents z0 (B, k, d); text (B, D), null_text (D,) = encode("")."""
+        """ε-prediction MSE on a batch of clean latents z0 (B, k, d); text (B, S, D), null_text (S, D) = encode("")."""
         B = z0.shape[0]
         dev = z0.device
         t = torch.randint(0, self.config.num_train_timesteps, (B,), generator=generator, device=dev)
         noise = torch.randn(z0.shape, generator=generator, device=dev, dtype=z0.dtype)
         zt = self.train_scheduler.add_noise(z0, noise, t)
         drop = torch.rand(B, generator=generator, device=dev) < self.config.cond_drop_prob
-        cond = torch.where(drop[:, None], null_text.expand_as(text), text)
+        cond = torch.where(drop[:, None, None], null_text.expand_as(text), text)
         pred = denoiser(zt, t, cond)
         target = noise if self.config.prediction_type == "epsilon" else z0
         return F.mse_loss(pred, target)
@@ -90,7 +90,7 @@ class LatentDiffusion:
         steps: int | None = None,
         callback: Callable[[int, int], None] | None = None,
     ) -> torch.Tensor:
-        """Denoise `noise` (B, k, d) into clean latents (B, k, d) under text (B, D); null_text (D,).
+        """Denoise `noise` (B, k, d) into clean latents (B, k, d) under text (B, S, D); null_text (S, D).
 
         callback(step, total) runs after each step (1-based); an exception it raises stops sampling.
         """

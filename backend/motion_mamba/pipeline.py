@@ -131,7 +131,7 @@ class MotionPipeline:
 
         frames = self._validate(prompts, seconds, seeds, guidance, steps, solver)
         # 1. text: the prompts and the empty prompt of classifier-free guidance, one encoder call
-        emb = self.text_encoder.encode(list(prompts) + [""]).pooled
+        emb = self.text_encoder.encode(list(prompts) + [""]).condition(self.config.denoiser.text_segments)
         text, null_text = emb[:-1], emb[-1]
         # 2. latent diffusion from per-sample noise
         noise = torch.stack([self.initial_noise(s) for s in seeds]).to(self.device)

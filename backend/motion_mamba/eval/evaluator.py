@@ -171,10 +171,10 @@ class TextMotionEvaluator:
     """Our trained evaluator: normalisation statistics + `EvaluatorNet` + the frozen sentence encoder."""
 
     def __init__(self, config: EvaluatorConfig, mean: np.ndarray, std: np.ndarray, device: str = "cpu",
-                 text: "PooledTextCache | None" = None):  # noqa: F821
+                 text: "TextCache | None" = None):  # noqa: F821
         from ..model.config import TextConfig
         from ..model.text import build_text_encoder
-        from ..train.text_cache import PooledTextCache
+        from ..train.text_cache import TextCache
 
         self.config = config
         self.name = f"ours-{config.text_encoder}"
@@ -183,8 +183,7 @@ class TextMotionEvaluator:
         self.mean = torch.as_tensor(mean, dtype=torch.float32, device=device)
         self.std = torch.as_tensor(std, dtype=torch.float32, device=device)
         if text is None or (text.encoder.name, text.encoder.dim) != (config.text_encoder, config.text_dim):
-            text = PooledTextCache(build_text_encoder(TextConfig(encoder=config.text_encoder, dim=config.text_dim),
-                                                      device))
+            text = TextCache(build_text_encoder(TextConfig(encoder=config.text_encoder, dim=config.text_dim), device))
         self.text = text
 
     def normalize(self, features: torch.Tensor) -> torch.Tensor:

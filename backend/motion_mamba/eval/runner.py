@@ -163,20 +163,20 @@ class BundleGenerator:
         self.steps = steps
         self.solver = solver
         self.batch_size = batch_size
-        from ..train.text_cache import PooledTextCache
+        from ..train.text_cache import TextCache
 
-        self.text = PooledTextCache(pipe.text_encoder)
+        self.text = TextCache(pipe.text_encoder, pipe.config.denoiser.text_segments)
 
     @torch.inference_mode()
     def __call__(self, captions: Sequence[str], frames: Sequence[int], seeds: Sequence[int]) -> list[np.ndarray]:
         pipe, model = self.pipe, self.pipe.model
         out: list[np.ndarray] = []
-        null = self.text.pooled([""])[0]
+        null = self.text.condition([""])[0]
         for i in range(0, len(captions), self.batch_size):
             caps = list(captions[i:i + self.batch_size])
             lens = torch.tensor([min(int(f), pipe.max_frames) for f in frames[i:i + self.batch_size]])
             noise = torch.stack([pipe.initial_noise(s) for s in seeds[i:i + self.batch_size]]).to(pipe.device)
-            z = self._sample(noise, self.text.pooled(caps), null)
+            z = self._sample(noise, self.text.condition(caps), null)
             feats = model.denormalize_features(model.decode_latent(z, lens.to(pipe.device))).float().cpu().numpy()
             out.extend(self._finish(feats[j, : int(n)]) for j, n in enumerate(lens))
         return out
@@ -205,7 +205,7 @@ class BundleGenerator:
         scheduler.set_timesteps(diffusion.default_steps(self.solver) if self.steps is None else self.steps,
                                 device=noise.device)
         B = noise.shape[0]
-        cond = torch.cat([text, null.expand_as(text)])  # (2B, D): conditional rows, then unconditional
+        cond = torch.cat([text, null.expand_as(text)])  # (2B, S, D): conditional rows, then unconditional
         z = noise * scheduler.init_noise_sigma
         for t in scheduler.timesteps:
             z_in = scheduler.scale_model_input(z, t)

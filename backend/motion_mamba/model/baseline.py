@@ -1,6 +1,6 @@
 """MLD's transformer denoiser (`mld/models/architectures/mld_denoiser.py`, `trans_enc` + SKIP_CONNECT), the A/B
 baseline: same inputs, outputs and conditioning tokens as `MotionMambaDenoiser`, with a skip-transformer over
-[time, text, z_1..z_k] instead of HTM/BSM blocks (and the same linear z_t -> ε̂ path). (MLD appends the condition tokens; full attention does not care.)
+[time, text tokens, z_1..z_k] instead of HTM/BSM blocks (and the same linear z_t -> ε̂ path). (MLD appends the condition tokens; full attention does not care.)
 """
 
 from __future__ import annotations
@@ -21,15 +21,15 @@ class TransformerDenoiser(nn.Module):
         self.config = c = config
         d = c.latent_dim
         self.cond = ConditionTokens(d, c.text_dim, c.text_norm)
-        self.pos = nn.Parameter(torch.randn(2 + c.latent_size, d) * 0.02)
+        self.pos = nn.Parameter(torch.randn(c.condition_tokens + c.latent_size, d) * 0.02)
         self.encoder = SkipTransformerEncoder(d, c.num_heads, c.ff_size, c.num_layers, c.dropout)
         self.out = nn.Linear(d, d)
         self.z_skip = nn.Linear(d, d)  # linear path z_t -> ε̂ around the final norm, as in MotionMambaDenoiser
 
     def forward(self, z: torch.Tensor, timesteps: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-        """z: (B, k, d) noisy latent; timesteps: (B,); text: (B, text_dim) pooled embedding -> ε̂ (B, k, d)."""
-        h = torch.cat([self.cond(timesteps, text), z], dim=1) + self.pos  # (B, 2 + k, d)
-        return self.out(self.encoder(h))[:, 2:] + self.z_skip(z)
+        """z: (B, k, d) noisy latent; timesteps: (B,); text: (B, 1 + K, text_dim) -> ε̂ (B, k, d)."""
+        h = torch.cat([self.cond(timesteps, text), z], dim=1) + self.pos  # (B, c + k, d)
+        return self.out(self.encoder(h))[:, self.config.condition_tokens:] + self.z_skip(z)
 
 
 def build_denoiser(config: DenoiserConfig) -> nn.Module:

@@ -48,6 +48,7 @@ class DenoiserConfig:
     latent_dim: int = 256  # d, must match the VAE; BSM scans along these channels
     text_dim: int = 768  # width of the pooled text embedding
     text_norm: bool = False  # LayerNorm the pooled embedding before its projection (MLD: ReLU), see layers.py
+    text_segments: int = 0  # text tokens beyond the pooled one: segment means that keep word order (model/text.py)
     num_layers: int = 11
     layer_reading: LayerReading = "total"
     num_heads: int = 4  # mixer (mamba) or every layer (transformer)
@@ -56,6 +57,11 @@ class DenoiserConfig:
     d_state: int = 16  # Mamba defaults (mamba_simple.Mamba); the paper does not give them
     d_conv: int = 4
     expand: int = 2
+
+    @property
+    def condition_tokens(self) -> int:
+        """Tokens before the latent ones: time, pooled text, text segments."""
+        return 2 + self.text_segments
 
     @property
     def num_blocks(self) -> int:
@@ -123,6 +129,8 @@ class ModelConfig:
             raise ValueError(f"denoiser.text_dim {d.text_dim} != text.dim {t.dim}")
         if t.encoder in TEXT_DIMS and t.dim != TEXT_DIMS[t.encoder]:
             raise ValueError(f"text.dim must be {TEXT_DIMS[t.encoder]} for the {t.encoder} encoder, got {t.dim}")
+        if d.text_segments < 0:
+            raise ValueError(f"denoiser.text_segments must be >= 0, got {d.text_segments}")
         if d.arch not in ("mamba", "transformer"):
             raise ValueError(f"denoiser.arch must be 'mamba' or 'transformer', got {d.arch!r}")
         if d.layer_reading not in ("total", "per_side"):

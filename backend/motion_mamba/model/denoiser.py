@@ -1,10 +1,10 @@
 """Motion Mamba's denoiser ε_θ(z_t, t, τ(w)) (arXiv 2403.07487 §3): a U-Net of Mamba blocks over latent tokens.
 
-    tokens  = [time, text, z_1 .. z_k]                       (B, 2 + k, d)
+    tokens  = [time, text, text_1 .. text_K, z_1 .. z_k]     (B, c + k, d), c = 2 + K condition tokens
     E_1..E_N: HTM then BSM, each output kept as a skip
     M       : transformer attention "mixer" (self-attention over all tokens = conditional fusion)
     D_1..D_N: Linear(cat[h, skip]) then HTM then BSM
-    ε̂       = Linear(LN(h))[:, 2:] + Linear(z_t)              (B, k, d)
+    ε̂       = Linear(LN(h))[:, c:] + Linear(z_t)              (B, k, d)
 
 HTM (Algorithm 1) runs S isolated selective scans along the token axis; the count follows {S_2N-1, ..., S_1}
 from the outermost level (E_1, D_N) to the level next to the mixer (E_N, D_1). BSM (Algorithm 2) transposes so
@@ -72,8 +72,8 @@ class MotionMambaDenoiser(nn.Module):
     def __init__(self, config: DenoiserConfig):
         super().__init__()
         self.config = c = config
-        d, n_cond = c.latent_dim, 2
-        L = n_cond + c.latent_size
+        d = c.latent_dim
+        L = c.condition_tokens + c.latent_size
         ssm = dict(d_state=c.d_state, d_conv=c.d_conv, expand=c.expand)
         scans = c.htm_scans
         N = c.num_blocks
@@ -90,8 +90,9 @@ class MotionMambaDenoiser(nn.Module):
         self.z_skip = nn.Linear(d, d)  # linear path z_t -> ε̂ around the final norm (module docstring)
 
     def forward(self, z: torch.Tensor, timesteps: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-        """z: (B, k, d) noisy latent; timesteps: (B,); text: (B, text_dim) pooled embedding -> ε̂ (B, k, d)."""
-        h = torch.cat([self.cond(timesteps, text), z], dim=1) + self.pos  # (B, 2 + k, d)
+        """z: (B, k, d) noisy latent; timesteps: (B,); text: (B, 1 + K, text_dim) `TextEmbedding.condition(K)`
+        -> ε̂ (B, k, d)."""
+        h = torch.cat([self.cond(timesteps, text), z], dim=1) + self.pos  # (B, c + k, d)
         skips = []
         for block in self.encoder_blocks:
             h = block(h)
@@ -99,4 +100,4 @@ class MotionMambaDenoiser(nn.Module):
         h = self.mixer(h)
         for fuse, block in zip(self.skip_fuse, self.decoder_blocks):
             h = block(fuse(torch.cat([h, skips.pop()], dim=-1)))  # concatenated U-Net skip, (B, L, 2d) -> (B, L, d)
-        return self.out(self.norm(h))[:, 2:] + self.z_skip(z)
+        return self.out(self.norm(h))[:, self.config.condition_tokens:] + self.z_skip(z)

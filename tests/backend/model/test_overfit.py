@@ -57,12 +57,12 @@ def train_memorised_pipeline(
 
     # 2. denoiser: ε-prediction with 10% condition dropout, batches of the 4 latents at random timesteps
     text = build_text_encoder(config.text)
-    emb = text.encode(CAPTIONS + [""]).pooled
+    emb = text.encode(CAPTIONS + [""]).condition(config.denoiser.text_segments)
     diffusion = LatentDiffusion(config.diffusion)
     opt = torch.optim.AdamW(model.denoiser.parameters(), lr=3e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=denoiser_steps, pct_start=0.05)
     for _ in range(denoiser_steps):
-        loss = diffusion.training_loss(model.denoiser, z0.repeat(reps, 1, 1), emb[:4].repeat(reps, 1), emb[4])
+        loss = diffusion.training_loss(model.denoiser, z0.repeat(reps, 1, 1), emb[:4].repeat(reps, 1, 1), emb[4])
         opt.zero_grad()
         loss.backward()
         opt.step()

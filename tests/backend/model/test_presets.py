@@ -83,7 +83,7 @@ def test_a_unit_norm_text_embedding_varies_the_text_token_as_much_as_time_varies
     ratios = {}
     for text_norm in (False, True):
         with torch.no_grad():
-            time_tok, text_tok = ConditionTokens(128, 384, text_norm)(t, text).unbind(1)
+            time_tok, text_tok = ConditionTokens(128, 384, text_norm)(t, text[:, None]).unbind(1)
         ratios[text_norm] = float(text_tok.std(0).mean() / time_tok.std(0).mean())  # across samples
     assert ratios[False] < 0.2 and ratios[True] > 1.0, ratios
     assert get_preset("demo").denoiser.text_norm and not get_preset("paper").denoiser.text_norm

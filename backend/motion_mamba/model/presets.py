@@ -7,8 +7,9 @@ procedural clips in ≤ 60 min on 2 cores): a d = 128 latent and transformer wid
 make the VAE ~4x faster per step than MLD's per-frame layout (measured: 0.39 -> 1.6 steps/s at batch 32 on one
 core) and let it converge in the budget, where short training underfits rather than overfits; the patches
 overlap (cross-faded, `model/vae.py`) and the text embedding is LayerNormed (`model/layers.py`); 3 + mixer + 3
-Mamba blocks (scans 5, 3, 1) keep the denoiser's per-step cost small (it only sees 2 + k = 4 tokens, so its cost
-is Python/scan overhead, not FLOPs), and the 15-step DPM-Solver++ default keeps sampling well under a second.
+Mamba blocks (scans 5, 3, 1) keep the denoiser's per-step cost small (it sees c + k = 7 tokens: time, pooled
+text, 3 text segments that keep word order, 2 latents; its cost is Python/scan overhead, not FLOPs), and the
+15-step DPM-Solver++ default keeps sampling well under a second.
 """
 
 from __future__ import annotations

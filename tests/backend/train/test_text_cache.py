@@ -1,5 +1,6 @@
 """Batched caption encoding gives the same vectors as the encoders' one-prompt-at-a-time path."""
 
+import pytest
 import torch
 
 from motion_mamba.model.config import TextConfig
@@ -23,3 +24,17 @@ def test_tiny_encoder_goes_through_encode():
     enc = build_text_encoder(TextConfig(encoder="tiny", dim=16))
     torch.testing.assert_close(TextCache(enc, segments=2).condition(PROMPTS), enc.encode(PROMPTS).condition(2))
     torch.testing.assert_close(TextCache(enc).pooled(PROMPTS), enc.encode(PROMPTS).pooled)
+
+
+def test_a_denoiser_refuses_a_cache_with_another_number_of_segments():
+    from motion_mamba.model.motion_model import MotionModel
+    from motion_mamba.model.presets import get_preset
+    from motion_mamba.train.stages import DenoiserTask
+
+    config = get_preset("test")  # text_segments = 2
+    enc = build_text_encoder(config.text)
+    with pytest.raises(ValueError, match="keeps 0 segments per caption, the denoiser reads 2"):
+        DenoiserTask(MotionModel(config), TextCache(enc))
+    task = DenoiserTask(MotionModel(config), TextCache(enc, segments=2))
+    z0, text, null = task.prepare((torch.zeros(3, 2, 32), ["a", "b c", "d e f g"]), "cpu")
+    assert text.shape == (3, 3, 32) and null.shape == (3, 32)

@@ -33,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             s.add_argument("--arch", choices=("mamba", "transformer"), default="mamba",
                            help="transformer: the MLD-style baseline with the same parameter budget")
             s.add_argument("--vae", type=Path, default=None, help="VAE bundle (default RUN/vae/model)")
+            s.add_argument("--text-segments", type=int, default=None, metavar="K",
+                           help="text tokens beyond the pooled one (model/text.py; default: the VAE bundle's)")
         _add_train_options(s)
         s.set_defaults(func=run)
     from ..train.shipped import register_shipped
@@ -121,9 +123,12 @@ def run_stage(stage: str, args: argparse.Namespace, info):
         config = vae_model.config
         if args.preset and args.preset != config.preset:
             raise CLIError(f"--preset {args.preset} differs from the VAE bundle's preset {config.preset}")
+        if args.text_segments is not None:
+            config = dataclasses.replace(config, denoiser=dataclasses.replace(
+                config.denoiser, text_segments=args.text_segments)).validate()
         if args.arch == "transformer":  # the same VAE, a parameter-matched transformer denoiser
-            config = dataclasses.replace(config, denoiser=matched_baseline(get_preset(config.preset).denoiser),
-                                         name=get_preset(config.preset).name + "-baseline")
+            config = dataclasses.replace(config, denoiser=matched_baseline(config.denoiser),
+                                         name=config.name + "-baseline")
         model = MotionModel(config)
         model.vae.load_state_dict(vae_model.vae.state_dict())
         model.set_statistics(**vae_model.statistics())

@@ -36,7 +36,7 @@ from .model_card import WALL
 from .config import TrainConfig
 
 # minutes per stage; synth and captions are not capped (they are measured and reported), the rest are budgets
-BUDGET_MINUTES = {"synth": 4, "captions": 5, "vae": 26, "denoiser": 35, "baseline": 11, "evaluator": 10, "eval": 16}
+BUDGET_MINUTES = {"synth": 4, "captions": 5, "vae": 26, "denoiser": 30, "baseline": 8, "evaluator": 10, "eval": 14}
 DRY_RUN_MINUTES = {"synth": 1, "captions": 1, "vae": 1.5, "denoiser": 1.5, "baseline": 1, "evaluator": 1, "eval": 3}
 HELD_OUT_SPLITS = ("test:phrasing", "test:composition")
 _WRITES = threading.Lock()  # the plan and report dicts are shared by the two threads that train side by side
@@ -208,7 +208,7 @@ def run_shipped(args: argparse.Namespace) -> int:
     # 3./4. denoisers on the frozen VAE: Motion Mamba, then the transformer with the same steps
     def denoiser_stage(arch: str, stage: str, budget_min: float, fixed_steps: int | None):
         vae, _ = load_bundle(run_dir / "vae" / "model")
-        cfg_model = vae.config
+        cfg_model = dataclasses.replace(vae.config, denoiser=config.denoiser)  # the bundle's VAE, this preset's denoiser
         if arch == "transformer":
             cfg_model = dataclasses.replace(cfg_model, denoiser=matched_baseline(config.denoiser),
                                             name=config.name + "-baseline")

@@ -9,6 +9,7 @@ from train_fixtures import write_tiny_corpus
 
 from motion_mamba.cli import main
 from motion_mamba.model.checkpoint import load_bundle
+from motion_mamba.model.text import build_text_encoder
 from motion_mamba.pipeline import MotionPipeline
 from motion_mamba.train.checkpointing import load_checkpoint
 
@@ -64,3 +65,21 @@ def test_clear_errors(corpus, tmp_path, capsys):
     assert "no VAE bundle" in capsys.readouterr().err
     assert main(["train", "vae", "--preset", "test", "--data", str(tmp_path), "--out", str(tmp_path / "r")]) == 2
     assert "new_joint_vecs: folder missing" in capsys.readouterr().err
+
+
+def test_text_segments_override_the_vae_bundles_and_the_baseline_follows(corpus, tmp_path, capsys):
+    run = tmp_path / "run"
+    _train(capsys, "vae", "--preset", "test", "--data", str(corpus), "--out", str(run), "--steps", "1")
+    assert load_bundle(run / "vae" / "model")[1]["config"]["denoiser"]["text_segments"] == 2  # the test preset's
+    common = ("--data", str(corpus), "--out", str(run), "--steps", "1", "--text-segments", "1")
+    mamba = load_bundle(_train(capsys, "denoiser", *common)["bundle"])
+    baseline = load_bundle(_train(capsys, "denoiser", "--arch", "transformer", *common)["bundle"])
+    for model, doc in (mamba, baseline):
+        assert doc["config"]["denoiser"]["text_segments"] == 1 and model.denoiser.pos.shape[0] == 1 + 2 + 2
+    n_mamba, n_base = (sum(p.numel() for p in m.denoiser.parameters()) for m, _ in (mamba, baseline))
+    assert abs(n_base - n_mamba) <= 0.01 * n_mamba  # the A/B keeps its equal parameter budget
+    [motion] = MotionPipeline(mamba[0], build_text_encoder(mamba[0].config.text), "k1")(["a person waves"], [1.0], [0],
+                                                                                        steps=2)
+    assert motion.joints.shape == (20, 22, 3)
+    assert main(["train", "denoiser", *common[:-1], "-1"]) == 2
+    assert "text_segments must be >= 0" in capsys.readouterr().err

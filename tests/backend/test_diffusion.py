@@ -125,6 +125,7 @@ def test_condition_dropout_uses_the_null_text():
     den = Recorder()
     z = torch.randn(4, 2, 2)
     gen = lambda: torch.Generator().manual_seed(0)  # noqa: E731
-    l_drop = LatentDiffusion(DiffusionConfig(cond_drop_prob=1.0)).training_loss(den, z, torch.randn(4, 2, 2), null, gen())
-    l_null = LatentDiffusion(DiffusionConfig(cond_drop_prob=0.0)).training_loss(den, z, null.expand(4, 2, 2), null, gen())
+    drop_all, keep_all = (LatentDiffusion(DiffusionConfig(cond_drop_prob=p)) for p in (1.0, 0.0))
+    l_drop = drop_all.training_loss(den, z, torch.randn(4, 2, 2), null, gen())
+    l_null = keep_all.training_loss(den, z, null.expand(4, 2, 2), null, gen())
     assert torch.equal(l_drop, l_null)

@@ -1,6 +1,7 @@
 """MLD's transformer denoiser (`mld/models/architectures/mld_denoiser.py`, `trans_enc` + SKIP_CONNECT), the A/B
 baseline: same inputs, outputs and conditioning tokens as `MotionMambaDenoiser`, with a skip-transformer over
-[time, text tokens, z_1..z_k] instead of HTM/BSM blocks (and the same linear z_t -> ε̂ path). (MLD appends the condition tokens; full attention does not care.)
+[time, text tokens, z_1..z_k] instead of HTM/BSM blocks (and the same linear z_t -> ε̂ path). (MLD appends the
+condition tokens; full attention does not care.)
 """
 
 from __future__ import annotations

@@ -208,7 +208,7 @@ def run_shipped(args: argparse.Namespace) -> int:
     # 3./4. denoisers on the frozen VAE: Motion Mamba, then the transformer with the same steps
     def denoiser_stage(arch: str, stage: str, budget_min: float, fixed_steps: int | None):
         vae, _ = load_bundle(run_dir / "vae" / "model")
-        cfg_model = dataclasses.replace(vae.config, denoiser=config.denoiser)  # the bundle's VAE, this preset's denoiser
+        cfg_model = dataclasses.replace(vae.config, denoiser=config.denoiser)  # the bundle's VAE, the preset's denoiser
         if arch == "transformer":
             cfg_model = dataclasses.replace(cfg_model, denoiser=matched_baseline(config.denoiser),
                                             name=config.name + "-baseline")

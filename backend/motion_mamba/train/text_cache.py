@@ -13,9 +13,8 @@ import threading
 from typing import Sequence
 
 import torch
-import torch.nn.functional as F
 
-from ..model.text import segment_means
+from ..model.text import TextEmbedding, segment_means
 
 _ENCODE = threading.Lock()  # Hugging Face fast tokenizers fail ("Already borrowed") when two threads share one
 
@@ -55,9 +54,7 @@ def batch_condition(encoder: "TextEncoder", prompts: list[str], segments: int) -
         out = encoder._model(**batch)
         mask = batch["attention_mask"].bool()  # (B, L), padding after the real tokens
         tokens = out.last_hidden_state * mask[..., None]
-        if isinstance(encoder, CLIPTextEncoder):
-            pooled = out.text_embeds
-        else:  # mean over real tokens only, then Normalize
-            pooled = F.normalize(tokens.sum(1) / mask.sum(1, keepdim=True), dim=-1)
-        return torch.cat([pooled[:, None], segment_means(tokens, mask, segments)], dim=1)
+        # MiniLM's pooling (mean over the real tokens, then Normalize) is the one-segment mean
+        pooled = out.text_embeds if isinstance(encoder, CLIPTextEncoder) else segment_means(tokens, mask, 1)[:, 0]
+        return TextEmbedding(pooled, tokens, mask).condition(segments)
     return encoder.encode(prompts).condition(segments)

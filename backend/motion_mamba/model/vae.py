@@ -58,6 +58,7 @@ class MotionVAE(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """features: (B, T, nfeats) normalised, zero-padded; lengths: (B,) -> z, μ, log σ², each (B, k, d)."""
         self._check_lengths(lengths)
+        lengths = lengths.to(features.device)  # callers may keep lengths on the CPU; the masks live with the data
         B, T, F_ = features.shape
         k, P = self.config.latent_size, self.config.patch_frames
         n = -(-T // P)  # tokens: frames padded up to whole patches (the padding is zero, as padded frames are)
@@ -78,6 +79,7 @@ class MotionVAE(nn.Module):
     def decode(self, z: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """z: (B, k, d); lengths: (B,) -> normalised features (B, max(lengths), nfeats), zero on padded frames."""
         self._check_lengths(lengths)
+        lengths = lengths.to(z.device)
         B, P = z.shape[0], self.config.patch_frames
         T = int(lengths.max())
         n = -(-T // P)

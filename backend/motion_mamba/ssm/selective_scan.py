@@ -91,10 +91,13 @@ def selective_scan(
     Bg = _grouped(B).to(ct).transpose(-1, -2).contiguous()
     Cg = _grouped(C).to(ct).transpose(-1, -2).contiguous()
     scan = dispatch.scan_function(backend)
-    out = scan(
-        u.to(ct).contiguous(), delta.to(ct).contiguous(), A.to(ct).contiguous(), Bg, Cg,
-        cast(D), cast(z), cast(delta_bias), delta_softplus,
-    )
+    # The recurrence runs in float32 also under autocast (as mamba-ssm's kernel does): autocast would otherwise
+    # run the cores' einsums in bf16 and hand their hand-written backward mixed dtypes.
+    with torch.autocast(u.device.type, enabled=False):
+        out = scan(
+            u.to(ct).contiguous(), delta.to(ct).contiguous(), A.to(ct).contiguous(), Bg, Cg,
+            cast(D), cast(z), cast(delta_bias), delta_softplus,
+        )
     return out.to(dtype_in)
 
 

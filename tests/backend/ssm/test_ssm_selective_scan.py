@@ -128,3 +128,18 @@ def test_multithreaded_kernel_matches_reference(c_kernel):
     finally:
         torch.set_num_threads(threads)
         dispatch.set_backend(None)
+
+
+def test_mamba_block_trains_under_bf16_autocast(backend):
+    """Autocast must not reach the scan's cores (their einsums would run in bf16 and the hand-written backward
+    would get mixed dtypes): the recurrence stays float32, as in mamba-ssm's kernel."""
+    from motion_mamba.ssm import MultiScanMamba
+
+    block = MultiScanMamba(16, 2, d_state=4)
+    x = torch.randn(2, 24, 16, requires_grad=True)
+    ref = block(x).detach()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = block(x)
+    assert (out.float() - ref).norm() / ref.norm() < 3e-2
+    out.float().square().mean().backward()
+    assert torch.isfinite(x.grad).all() and all(torch.isfinite(p.grad).all() for p in block.parameters())

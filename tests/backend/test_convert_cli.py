@@ -80,3 +80,16 @@ def test_user_errors_exit_2_with_one_line_and_write_nothing(tmp_path, npz, capsy
     err = capsys.readouterr().err.strip()
     assert match in err and "\n" not in err
     assert not any((tmp_path / name).exists() for name in ("out.bvh", "out.npz", "out.txt"))
+
+
+def test_python_dash_m_runs_the_command_line():
+    """`python -m motion_mamba` is the `motion-mamba` command (what `torchrun -m motion_mamba` relies on)."""
+    import subprocess
+    import sys
+
+    from motion_mamba import __version__
+
+    proc = subprocess.run([sys.executable, "-m", "motion_mamba", "--version"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"motion-mamba {__version__}"
+    proc = subprocess.run([sys.executable, "-m", "motion_mamba", "convert"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "usage" in proc.stderr

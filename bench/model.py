@@ -10,7 +10,8 @@ then the two architectures alternate run by run and the median of each is report
 processes on a shared CPU hits both alike. On CUDA every run is synchronised before the clock stops.
 The paper preset needs CLIP ViT-L/14 weights; when they are absent it is timed with the MiniLM encoder instead,
 and without MiniLM with the hashed `tiny` encoder (text encoding then costs ~nothing); the output says so.
-`--ssm-backend` forces the selective scan's backend (on CUDA: "torch" vs "mamba_ssm", the fused kernel). Parameter budgets are equal by construction (`get_preset(..., arch="transformer")`).
+`--ssm-backend` forces the selective scan's backend (on CUDA: "torch" vs "mamba_ssm", the fused kernel).
+Parameter budgets are equal by construction (`get_preset(..., arch="transformer")`).
 Goal (issue): demo preset, 10 s clip, fast solver, <= 1 s on CPU.
 """
 
@@ -28,7 +29,7 @@ from motion_mamba.model.motion_model import MotionModel
 from motion_mamba.model.checkpoint import weights_hash
 from motion_mamba.model.config import TextConfig
 from motion_mamba.model.presets import get_preset
-from motion_mamba.model.text import build_text_encoder
+from motion_mamba.model.text import TextEncoder, build_text_encoder
 from motion_mamba.pipeline import MotionPipeline
 from motion_mamba.ssm import set_backend
 from motion_mamba.ssm.dispatch import BACKENDS
@@ -39,20 +40,26 @@ PROMPTS = ["a person walks forward and turns around", "someone jumps twice", "a 
 
 def build(preset: str, arch: str, device: str) -> tuple[MotionPipeline, str]:
     config = get_preset(preset, arch=arch)
+    text_config, text = _text_encoder(config.text, device)
     note = config.text.encoder
-    for fallback in ("minilm", "tiny"):
-        try:
-            text = build_text_encoder(config.text, device)
-            break
-        except FileNotFoundError:  # weights not installed here (a rented GPU machine has neither CLIP nor MiniLM)
-            note = f"{fallback} ({config.text.encoder} weights absent)"
-            config = dataclasses.replace(config, text=TextConfig(encoder=fallback, dim=384))
-            config.denoiser = dataclasses.replace(config.denoiser, text_dim=384)
-    else:
-        text = build_text_encoder(config.text, device)
+    if text_config is not config.text:
+        note = f"{text_config.encoder} ({config.text.encoder} weights absent)"
+        config = dataclasses.replace(config, text=text_config)
+        config.denoiser = dataclasses.replace(config.denoiser, text_dim=text_config.dim)
     torch.manual_seed(0)
     model = MotionModel(config.validate())
     return MotionPipeline(model, text, weights_hash(model), device), note
+
+
+def _text_encoder(config: TextConfig, device: str) -> tuple[TextConfig, TextEncoder]:
+    """The preset's encoder, else MiniLM, else the hashed one (a rented GPU machine has neither CLIP nor MiniLM)."""
+    for candidate in (config, TextConfig(encoder="minilm", dim=384)):
+        try:
+            return candidate, build_text_encoder(candidate, device)
+        except FileNotFoundError:
+            continue
+    fallback = TextConfig(encoder="tiny", dim=384)
+    return fallback, build_text_encoder(fallback, device)
 
 
 def run_once(pipe: MotionPipeline, i: int, solver: str, seconds: float) -> float:

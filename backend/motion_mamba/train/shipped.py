@@ -6,7 +6,7 @@
     3. denoiser   stage 2, Motion Mamba on the frozen VAE
     4. baseline   the MLD-style transformer denoiser: same VAE, same parameter budget, same number of steps (A/B)
     5. evaluator  the contrastive text-motion evaluator on the same train split; it needs neither the VAE nor the
-                  denoisers, so it trains (after the captions) in a second thread beside the VAE: one core each
+                  denoisers, so it trains (after the captions) in a second thread beside the VAE
     6. eval       Table 1 per held-out kind (real clips first; the model at initialisation; the baseline)
     7. card       WORK/MODEL_CARD.md and WORK/results.md from the numbers above; with --install the bundle,
                   evaluator and card are copied into the package (motion_mamba/assets/), which is what
@@ -15,11 +15,16 @@
 Each training stage has a wall-clock budget: it first trains for `--probe-seconds`, measures steps/s, then plans
 the number of steps that fits the rest of its budget (the plan is kept in WORK/plan.json, so a rerun after a kill
 resumes the same plan). Rerunning the command skips finished stages and resumes the others from checkpoints.
+
+Cores (`--threads`, default all that torch sees): two stages side by side (VAE | captions + evaluator; the two
+held-out splits' evaluations) get half each, a stage alone (the denoisers) gets all. torch's thread count is
+per thread, so each side sets its own (`torch_threads`); oversubscribed cores only spin and wait.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import shlex
@@ -29,7 +34,9 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
+
+import torch
 
 from .checkpointing import write_json_atomic
 from .model_card import WALL
@@ -59,7 +66,8 @@ def register_shipped(sub: argparse._SubParsersAction) -> None:
                    "prints per-stage speeds to plan the real run (never installs)")
     s.add_argument("--install", action="store_true", help="copy the bundle, evaluator and card into the package")
     s.add_argument("--device", default="auto")
-    s.add_argument("--threads", type=int, help="torch CPU threads (1 is faster on a busy shared machine)")
+    s.add_argument("--threads", type=int, help="CPU cores to use (default: all torch sees; stages side by side get "
+                   "half each, see above)")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(func=run_shipped)
 
@@ -102,6 +110,17 @@ def budgeted(name: str, run: Callable[[TrainConfig], tuple[Any, Any]], cfg: Trai
                             "batch_size": cfg.batch_size}
 
 
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """torch's intra-op threads for the calling thread only (each Python thread keeps its own count)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _save_plan(plan: dict[str, int], plan_path: Path, name: str, steps: int) -> None:
     with _WRITES:
         plan[name] = steps
@@ -119,9 +138,10 @@ def run_shipped(args: argparse.Namespace) -> int:
     from .distributed import init_distributed
     from .recipes import evaluator_config, train_config
 
-    from ..cli.train import set_threads
-
-    set_threads(args.threads)
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be >= 1, got {args.threads}")
+    cores = args.threads or torch.get_num_threads()
+    half = max(1, cores // 2)  # each of two stages side by side
     work = args.out.resolve()
     work.mkdir(parents=True, exist_ok=True)
     budgets = _budgets(args)
@@ -176,6 +196,10 @@ def run_shipped(args: argparse.Namespace) -> int:
     trained = {"evaluator": evaluator_dir, "denoiser": mamba_bundle, "baseline": baseline_bundle}
 
     def captions_then_evaluator() -> Path:
+        with torch_threads(half):
+            return _captions_then_evaluator()
+
+    def _captions_then_evaluator() -> Path:
         if not all(finished(stage, path) for stage, path in trained.items()):
             t0 = time.monotonic()  # every caption embedded once, up front, so the speed probes measure training only
             captions = [c for split in (train_set, val_set) for clip in split.clips for c in clip.captions] + [""]
@@ -193,7 +217,7 @@ def run_shipped(args: argparse.Namespace) -> int:
         return bundle
 
     # 2. VAE, and beside it (second thread) the captions and 5. the evaluator
-    with ThreadPoolExecutor(1) as pool:
+    with ThreadPoolExecutor(1) as pool, torch_threads(half):
         evaluator_job = pool.submit(captions_then_evaluator)
         if not finished("vae", vae_bundle):
             vae_model = MotionModel(config)
@@ -225,16 +249,18 @@ def run_shipped(args: argparse.Namespace) -> int:
                                                              text),
                         cfg, budget_min * 60, args.probe_seconds, plan, plan_path)
 
-    if not finished("denoiser", mamba_bundle):
-        _, mamba_bundle, rep = denoiser_stage("mamba", "denoiser", budgets["denoiser"], None)
-        done("denoiser", rep)
-    if not finished("baseline", baseline_bundle):
-        _, baseline_bundle, rep = denoiser_stage("transformer", "baseline", budgets["baseline"], plan["denoiser"])
-        done("baseline", rep)
+    with torch_threads(cores):  # alone on the machine
+        if not finished("denoiser", mamba_bundle):
+            _, mamba_bundle, rep = denoiser_stage("mamba", "denoiser", budgets["denoiser"], None)
+            done("denoiser", rep)
+        if not finished("baseline", baseline_bundle):
+            _, baseline_bundle, rep = denoiser_stage("transformer", "baseline", budgets["baseline"],
+                                                     plan["denoiser"])
+            done("baseline", rep)
 
     # 6. evaluation per held-out kind
     t0 = time.monotonic()
-    tables = evaluate_recipe(mamba_bundle, baseline_bundle, evaluator_dir, data, args)
+    tables = evaluate_recipe(mamba_bundle, baseline_bundle, evaluator_dir, data, args, half)
     done("eval", {"minutes": round((time.monotonic() - t0) / 60, 2)})
 
     # 7. model card (+ install)
@@ -249,7 +275,7 @@ def run_shipped(args: argparse.Namespace) -> int:
 
 
 def evaluate_recipe(mamba_bundle: Path, baseline_bundle: Path, evaluator_dir: Path, data: Path,
-                    args: argparse.Namespace) -> dict[str, Any]:
+                    args: argparse.Namespace, threads: int = 1) -> dict[str, Any]:
     """Table 1 rows per held-out split: Real, Motion Mamba, its raw output (no clean-up), Motion Mamba @ init,
     transformer baseline; every generated row but the raw one goes through the pipeline's clean-up."""
     from ..eval.evaluator import TextMotionEvaluator
@@ -273,16 +299,18 @@ def evaluate_recipe(mamba_bundle: Path, baseline_bundle: Path, evaluator_dir: Pa
     def run(split: str) -> tuple[list, list]:
         clips = load_split(data, split, max_clips=args.eval_clips).clips
         untimed = dataclasses.replace(settings, timing_sentences=0)
-        return clips, evaluate(evaluator, clips, methods, untimed, progress=not args.no_progress)
+        with torch_threads(threads):
+            return clips, evaluate(evaluator, clips, methods, untimed, progress=not args.no_progress)
 
-    # one thread (core) per split, as the VAE and the evaluator train: the models are only read, the text cache
-    # locks, and every split draws from its own seeded generator, so the numbers do not depend on the threading
+    # one thread per split, as the VAE and the evaluator train: the models are only read, the text cache locks,
+    # and every split draws from its own seeded generator, so the numbers do not depend on the threading
     with ThreadPoolExecutor(len(HELD_OUT_SPLITS)) as pool:
         jobs = {split: pool.submit(run, split) for split in HELD_OUT_SPLITS}
         evaluated = {split: job.result() for split, job in jobs.items()}
     for split, (clips, results) in evaluated.items():
-        for res, method in zip(results[1:], methods):  # timed after both threads end: alone on the machine
-            res.seconds_per_sentence = time_per_sentence(method, clips, settings)
+        for res, method in zip(results[1:], methods):  # timed after both threads end, alone, batch 1: one thread
+            with torch_threads(1):
+                res.seconds_per_sentence = time_per_sentence(method, clips, settings)
         out["splits"][split] = {"clips": len(clips), "results": results, "json": results_json(results)}
     write_json_atomic(args.out.resolve() / "eval.json", {**out, "splits": {
         k: {"clips": v["clips"], "results": v["json"]} for k, v in out["splits"].items()}})

@@ -5,6 +5,7 @@ import json
 import math
 
 import pytest
+import torch
 
 from motion_mamba.train.config import TrainConfig
 from motion_mamba.train.loop import TrainResult
@@ -72,7 +73,8 @@ def test_rerunning_a_finished_recipe_only_evaluates_again(tmp_path, monkeypatch)
     """The second run of `train shipped` in a WORK folder whose stages all finished trains and exports nothing
     (a re-export used to overwrite the bundles' metadata and the card's stage timings with an empty run's), does
     not embed the captions again, and re-evaluates, its evaluation replacing the first in the wall-clock total.
-    Everything but the recipe's control flow is faked: the real stages take an hour."""
+    Stages side by side get half the cores each, the denoisers all of them. Everything but the recipe's control
+    flow is faked: the real stages take an hour."""
     from types import SimpleNamespace
 
     import motion_mamba.data.synth.corpus as corpus
@@ -90,10 +92,11 @@ def test_rerunning_a_finished_recipe_only_evaluates_again(tmp_path, monkeypatch)
     bundles = {"vae": work / "run" / "vae" / "model", "evaluator": work / "evaluator" / "evaluator",
                "denoiser": work / "run" / "denoiser" / "model",
                "baseline": work / "run" / "denoiser-transformer" / "model"}
-    trained, evaluated = [], []
+    trained, evaluated, threads = [], [], {}
 
     def fake_budgeted(name, run, cfg, budget_s, probe_s, plan, plan_path):
         trained.append(name)
+        threads[name] = torch.get_num_threads()
         bundles[name].mkdir(parents=True, exist_ok=True)
         plan[name] = 10
         return TrainResult(10, True, None, 0.5, 0.5, 2.0), bundles[name], {"steps": 10, "minutes": 1.0}
@@ -116,9 +119,12 @@ def test_rerunning_a_finished_recipe_only_evaluates_again(tmp_path, monkeypatch)
     monkeypatch.setattr(model_card, "write_model_card",
                         lambda work, *a: (work / "MODEL_CARD.md").write_text("card") and work / "MODEL_CARD.md")
 
-    args = build_parser().parse_args(["train", "shipped", "--out", str(work), "--no-progress"])
+    args = build_parser().parse_args(["train", "shipped", "--out", str(work), "--threads", "4", "--no-progress"])
+    threads_before = torch.get_num_threads()
     assert shipped.run_shipped(args) == 0
     assert sorted(trained) == ["baseline", "denoiser", "evaluator", "vae"] and len(evaluated) == 1
+    assert threads == {"vae": 2, "evaluator": 2, "denoiser": 4, "baseline": 4} and evaluated[0][-1] == 2
+    assert torch.get_num_threads() == threads_before
     first = json.loads((work / "stages.json").read_text())
     assert "captions" in first
 

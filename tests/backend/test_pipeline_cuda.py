@@ -9,16 +9,9 @@ from motion_mamba.model.checkpoint import load_bundle
 from motion_mamba.model.text import TinyTextEncoder
 from motion_mamba.pipeline import DEFAULT_MODEL_DIR, MotionPipeline
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+pytestmark = [pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA"),
+              pytest.mark.usefixtures("exact_float32")]
 PROMPTS, SECONDS, SEEDS = ["a person walks forward and waves", "someone jumps twice"], [3.0, 6.0], [3, 4]
-
-
-@pytest.fixture(autouse=True)
-def _exact_float32():
-    old = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    yield
-    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
 
 
 def _same_motions(cpu: MotionPipeline, gpu: MotionPipeline, steps: int | None, cleanups=(False, True),

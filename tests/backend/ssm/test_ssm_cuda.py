@@ -7,19 +7,11 @@ import torch
 
 from motion_mamba.ssm import BiMamba, Mamba, MultiScanMamba, backend_for, dispatch, selective_scan, selective_scan_ref
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+pytestmark = [pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA"),
+              pytest.mark.usefixtures("exact_float32")]
 
 GPU_BACKENDS = ["torch", pytest.param("mamba_ssm", marks=pytest.mark.skipif(
     not dispatch.mamba_ssm_available(), reason="mamba-ssm not importable"))]
-
-
-@pytest.fixture(autouse=True)
-def _exact_float32():
-    """TF32 would make float32 matmuls and convolutions differ from the CPU by ~1e-3; the checks want float32."""
-    old = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    yield
-    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
 
 
 @pytest.fixture(params=GPU_BACKENDS)

@@ -38,6 +38,11 @@ def ab_table(results: list) -> str:
     return "\n".join(lines)
 
 
+def _conditioning(doc: dict[str, Any]) -> str:
+    k = doc["config"]["denoiser"].get("text_segments", 0)  # bundles from before text segments have none
+    return "read as its pooled vector" + (f" plus {k} segment means (word order)" if k else "")
+
+
 def write_model_card(work: Path, bundle: Path, evaluator_dir: Path, stages: dict[str, Any], evaluation: dict[str, Any],
                      clips: int, dry_run: bool, command: str) -> Path:
     from ..eval.table import markdown_table, physical_table
@@ -67,7 +72,7 @@ every number below comes from that run (WORK/stages.json, WORK/eval.json).
 
 ## Model
 - Preset `{doc['preset']}`: MLD-style motion VAE (latent {doc['config']['vae']['latent_size']}×{doc['config']['vae']['latent_dim']}) + Motion Mamba denoiser
-  (HTM/BSM U-Net, {doc['config']['denoiser']['num_layers']} layers), text encoder `{doc['text_encoder']}` (frozen, offline).
+  (HTM/BSM U-Net, {doc['config']['denoiser']['num_layers']} layers), text encoder `{doc['text_encoder']}` (frozen, offline), {_conditioning(doc)}.
 - Parameters: VAE {params['vae']:,}, denoiser {params['denoiser']:,}, total {params['total']:,}; weights {size_mb:.1f} MB (safetensors, EMA).
 - Sampling: DPM-Solver++ {doc['config']['diffusion']['fast_steps']} steps, classifier-free guidance {doc['config']['diffusion']['guidance_scale']}.
 - Output: 22-joint SMPL skeleton, 20 fps, metres, Y up, facing +Z at frame 0; 1–9.8 s per clip; cleaned up by
@@ -86,7 +91,7 @@ Test clips are held out in two ways, reported separately: *phrasing* (caption te
 |---|---|---|---|
 {stage_rows}
 
-Total: {total:.1f} minutes of wall-clock time (the captions and the evaluator run beside the VAE, one core each).
+Total: {total:.1f} minutes of wall-clock time (the captions and the evaluator run beside the VAE, half the cores each).
 
 ## Evaluation
 Evaluator: our contrastive text–motion evaluator (`{evaluation['evaluator']}`), trained on the same train split; T2M

@@ -136,3 +136,20 @@ def test_rerunning_a_finished_recipe_only_evaluates_again(tmp_path, monkeypatch)
         k: v for k, v in first.items() if k not in ("eval", "wall")}
     expected = first["wall"]["minutes"] - first["eval"]["minutes"] + again["eval"]["minutes"]
     assert again["wall"]["minutes"] == pytest.approx(expected, abs=0.02)
+
+
+def test_model_card_names_the_text_conditioning(tmp_path):
+    """The card says how the denoiser reads the prompt (the test preset keeps 2 segment means beside the pooled
+    vector); the rest of the card is filled from the run's numbers."""
+    from motion_mamba.model.checkpoint import save_bundle
+    from motion_mamba.model.motion_model import MotionModel
+    from motion_mamba.model.presets import get_preset
+    from motion_mamba.train.model_card import write_model_card
+
+    bundle = save_bundle(tmp_path / "model", MotionModel(get_preset("test")))
+    stages = {"vae": {"steps": 4, "steps_per_s": 2.0, "minutes": 0.1}, "wall": {"minutes": 0.5}}
+    evaluation = {"settings": {"repeats": 1, "mm_samples": 2, "mm_repeats": 2}, "evaluator": "ours", "splits": {}}
+    card = write_model_card(tmp_path, bundle, tmp_path, stages, evaluation, 10, True, "motion-mamba train shipped")
+    text = card.read_text()
+    assert "read as its pooled vector plus 2 segment means (word order)" in text
+    assert "| vae | 4 | 2.0 | 0.1 |" in text and "Total: 0.5 minutes" in text

@@ -27,7 +27,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from ..train.loop import Task
+from ..train.loop import StepRandom, Task
 
 UNIT_LENGTH = 4  # T2M crops lengths to multiples of 4; the movement encoder downsamples time by 4
 FEAT_BIAS = 5.0  # T2M `feat_bias`: root and foot-contact std divided by this, so they weigh more
@@ -258,13 +258,15 @@ class EvaluatorTask(Task):
         self.evaluator = evaluator
         self.module = evaluator.net
 
-    def collate(self, items: list[tuple[np.ndarray, str]]) -> tuple[list[np.ndarray], list[str]]:
-        # crops drawn from torch's RNG, which the loop seeds per step: resuming replays the same crops
-        rng = np.random.default_rng(int(torch.randint(0, 2**62, ())))
-        crops = [crop_to_unit(np.asarray(f, dtype=np.float32), rng) for f, _ in items]
-        return crops, [c for _, c in items]
+    def collate(self, items: list[tuple[np.ndarray, Sequence[str]]], rand: StepRandom
+                ) -> tuple[list[np.ndarray], list[str]]:
+        from ..train.stages import pick_caption
 
-    def prepare(self, batch: tuple[list[np.ndarray], list[str]], device: str) -> tuple[torch.Tensor, ...]:
+        crops = [crop_to_unit(np.asarray(f, dtype=np.float32), rand.numpy) for f, _ in items]
+        return crops, [pick_caption(c, rand.numpy) for _, c in items]
+
+    def prepare(self, batch: tuple[list[np.ndarray], list[str]], device: str, rand: StepRandom
+                ) -> tuple[torch.Tensor, ...]:
         from ..train.stages import pad_batch
 
         crops, captions = batch

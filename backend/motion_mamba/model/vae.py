@@ -107,9 +107,10 @@ class MotionVAE(nn.Module):
         frames = overlap_add(out.reshape(B, n, 2 * P, nfeats) * weight) / overlap_add(weight).clamp_min(1e-6)
         return frames[:, P // 2: P // 2 + n * P]
 
-    def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Reconstruction (B, T, nfeats), μ, log σ²."""
-        z, mu, logvar = self.encode(features, lengths)
+    def forward(self, features: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Reconstruction (B, T, nfeats) of z ~ q(z|x), μ, log σ²."""
+        z, mu, logvar = self.encode(features, lengths, generator=generator)
         return self.decode(z, lengths), mu, logvar
 
 
@@ -120,18 +121,19 @@ def vae_loss(
     feature_mean: torch.Tensor,
     feature_std: torch.Tensor,
     skeleton: str = "smpl22",
+    generator: torch.Generator | None = None,
 ) -> dict[str, torch.Tensor]:
     """MLD's VAE objective (`mld/models/losses/mld.py`), averaged over the real (unpadded) frames.
 
     total = SmoothL1(features) + joint_weight · SmoothL1(joints) + kl_weight · KL(N(μ, σ²) ‖ N(0, I)),
     with the joints recovered (`features_to_joints`) from the de-normalised features in metres, so errors that
     integrate along the root trajectory are penalised where the animator sees them.
-    features: (B, T, nfeats) normalised, zero-padded; lengths: (B,).
+    features: (B, T, nfeats) normalised, zero-padded; lengths: (B,); generator: for z ~ q(z|x).
     """
     from ..features import features_to_joints
 
     c = vae.config
-    recon, mu, logvar = vae(features, lengths)
+    recon, mu, logvar = vae(features, lengths, generator)
     mask = lengths_to_mask(lengths, features.shape[1])[..., None].to(features.dtype)  # (B, T, 1)
     n_valid = mask.sum()
     rec = (F.smooth_l1_loss(recon, features, reduction="none") * mask).sum() / (n_valid * c.nfeats)

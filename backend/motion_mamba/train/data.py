@@ -1,8 +1,9 @@
 """Training and evaluation read clips through the HumanML3D loader (`data.humanml3d.load_entries`: the real dataset,
 KIT-ML and our procedural corpus share the layout). A caption with start/end times is its own clip there.
 
-`ClipSet[i]` gives (raw features (T, F), caption) with the caption drawn by numpy's global RNG, which the training
-loop seeds per step: every epoch sees a different caption of each clip, and a resumed run sees the same ones.
+`ClipSet[i]` gives (raw features (T, F), all its captions); a training step picks one caption per clip with the
+step's generator (`train.loop.StepRandom`): every epoch sees a different caption of each clip, and a resumed run
+sees the same ones.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ class ClipSet:
     def __len__(self) -> int:
         return len(self.clips)
 
-    def __getitem__(self, i: int) -> tuple[np.ndarray, str]:
+    def __getitem__(self, i: int) -> tuple[np.ndarray, list[str]]:
         clip = self.clips[i]
-        return clip.features, clip.captions[np.random.randint(len(clip.captions))]
+        return clip.features, clip.captions
 
 
 def load_split(root: str | Path, split: str, skeleton: str = "smpl22", max_clips: int = 0) -> ClipSet:

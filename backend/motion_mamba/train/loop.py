@@ -1,11 +1,13 @@
 """The training loop every stage shares: AdamW, warm-up + cosine/constant LR, gradient clipping, EMA, periodic
 validation and atomic checkpoints, under torchrun/DDP or in one process.
 
-Resuming is exact: the data order and every random draw of step s are functions of (seed, s, rank) only
-(torch, numpy and `random` are seeded with `step_seed(...)` before each step; batches come from a per-epoch
-permutation), so restarting from
-the checkpoint at step s replays steps s+1.. exactly as the uninterrupted run would have. No RNG state has to be
-saved, and a kill loses at most the steps since the last checkpoint.
+Resuming is exact: the data order and every random draw of step s are functions of (seed, s, rank) only, so
+restarting from the checkpoint at step s replays steps s+1.. exactly as the uninterrupted run would have. No RNG
+state has to be saved, and a kill loses at most the steps since the last checkpoint. Batches come from a per-epoch
+permutation; the task's own draws (crops, captions, noise, timesteps) from the step's `StepRandom`, generators of
+this loop alone, so two loops in two threads (the shipped recipe trains the VAE beside the evaluator) cannot
+disturb each other through torch's and numpy's process-wide generators. Those are still seeded per step, for what
+cannot take a generator (dropout): a stage with dropout replays exactly only when it trains alone.
 """
 
 from __future__ import annotations
@@ -32,18 +34,32 @@ from .distributed import DistInfo, all_reduce_mean, barrier, wrap
 from .ema import EMA
 
 
+@dataclass
+class StepRandom:
+    """The random draws of one step (or of validation): `numpy` for data (crops, caption choice), `torch` on the
+    training device for the objective (noise, timesteps, latent samples)."""
+
+    numpy: np.random.Generator
+    torch: torch.Generator
+
+    @classmethod
+    def seeded(cls, seed: int, device: str) -> "StepRandom":
+        return cls(np.random.default_rng(seed), torch.Generator(device).manual_seed(seed))
+
+
 class Task:
     """One training stage. `module` holds every trained parameter; `module(batch)` returns (loss, logs).
 
     `collate` builds a batch from dataset items; `prepare` runs the frozen parts (text encoder, frozen VAE) without
-    gradients, outside the DDP-wrapped module so they are neither synchronised nor checkpointed."""
+    gradients, outside the DDP-wrapped module so they are neither synchronised nor checkpointed. Both draw from
+    `rand`; a batch that the module samples from carries `rand.torch`."""
 
     module: nn.Module
 
-    def collate(self, items: list[Any]) -> Any:
+    def collate(self, items: list[Any], rand: StepRandom) -> Any:
         raise NotImplementedError
 
-    def prepare(self, batch: Any, device: str) -> Any:
+    def prepare(self, batch: Any, device: str, rand: StepRandom) -> Any:
         return batch
 
 
@@ -123,9 +139,11 @@ def train(task: Task, train_set: Sequence[Any], val_set: Sequence[Any] | None, c
     finished = start >= cfg.steps
     try:
         while step < cfg.steps:
-            _seed_everything(step_seed(cfg.seed, step, info.rank))
+            seed = step_seed(cfg.seed, step, info.rank)
+            _seed_everything(seed)
+            rand = StepRandom.seeded(seed, info.device)
             idx = batch_indices(len(train_set), cfg.batch_size, step, cfg.seed, info.rank, info.world_size)
-            batch = task.prepare(task.collate([train_set[int(i)] for i in idx]), info.device)
+            batch = task.prepare(task.collate([train_set[int(i)] for i in idx], rand), info.device, rand)
             lr = lr_at(step, cfg)
             for group in optimizer.param_groups:
                 group["lr"] = lr
@@ -198,23 +216,21 @@ def _validate(task: Task, module: nn.Module, ema: EMA, val_set: Sequence[Any], c
     live = {k: v.clone() for k, v in module.state_dict().items()}
     ema.copy_to(module)
     module.eval()
-    state = torch.get_rng_state()
-    torch.manual_seed(step_seed(cfg.seed, 2**40, info.rank))  # same noise draws at every validation
+    rand = StepRandom.seeded(step_seed(cfg.seed, 2**40, info.rank), info.device)  # the same draws every time
     losses = []
     shard = list(range(info.rank, len(val_set), info.world_size))
     for b in range(cfg.val_batches):
         idx = shard[b * cfg.batch_size:(b + 1) * cfg.batch_size]
         if not idx:
             break
-        loss, _ = module(task.prepare(task.collate([val_set[i] for i in idx]), info.device))
+        loss, _ = module(task.prepare(task.collate([val_set[i] for i in idx], rand), info.device, rand))
         losses.append(float(loss))
-    torch.set_rng_state(state)
     module.load_state_dict(live)
     return float(np.mean(losses)) if losses else math.nan
 
 
 def _seed_everything(seed: int) -> None:
-    """torch, numpy and `random` global RNGs: datasets that draw a caption with np.random replay on resume too."""
+    """torch's, numpy's and `random`'s process-wide generators, for draws that cannot take a generator (dropout)."""
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
     random.seed(seed)

@@ -7,7 +7,8 @@ and exports the result as a bundle.
    each training clip is encoded once up front (mean of q(z|x), standardised) instead of at every step.
 3. `evaluator`: the contrastive text-motion evaluator (`eval.evaluator`).
 
-Data items are (features (T, F) in dataset units, caption) pairs from a `train.data.ClipSet`.
+Data items are (features (T, F) in dataset units, captions) pairs from a `train.data.ClipSet`; each step picks one
+caption per clip with its `StepRandom`.
 """
 
 from __future__ import annotations
@@ -22,10 +23,14 @@ from torch import nn
 
 from .config import TrainConfig
 from .distributed import DistInfo
-from .loop import Task, TrainResult, train
+from .loop import StepRandom, Task, TrainResult, train
 from .text_cache import TextCache
 
-Pair = tuple[np.ndarray, str]
+Pair = tuple[np.ndarray, Sequence[str]]  # a clip and all its captions
+
+
+def pick_caption(captions: Sequence[str], rng: np.random.Generator) -> str:
+    return captions[int(rng.integers(len(captions)))]
 
 
 def crop_clip(features: np.ndarray, max_frames: int, rng: np.random.Generator) -> np.ndarray:
@@ -56,12 +61,13 @@ class VAEObjective(nn.Module):
         self.vae = model.vae
         self.model = [model]  # a list hides the parent from state_dict(): only the VAE is trained and saved
 
-    def forward(self, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def forward(self, batch: tuple[torch.Tensor, torch.Tensor, torch.Generator]
+                ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         from ..model.vae import vae_loss
 
-        x, lengths = batch
+        x, lengths, generator = batch
         m = self.model[0]
-        losses = vae_loss(self.vae, x, lengths, m.feature_mean, m.feature_std, m.config.skeleton)
+        losses = vae_loss(self.vae, x, lengths, m.feature_mean, m.feature_std, m.config.skeleton, generator)
         return losses["total"], {k: v.detach() for k, v in losses.items() if k != "total"}
 
 
@@ -70,14 +76,14 @@ class VAETask(Task):
         self.model = model
         self.module = VAEObjective(model)
 
-    def collate(self, items: list[Pair]) -> list[np.ndarray]:
-        rng = np.random.default_rng(int(torch.randint(0, 2**62, ())))  # torch RNG is seeded per step by the loop
-        return [crop_clip(np.asarray(f, np.float32), self.model.config.vae.max_frames, rng) for f, _ in items]
+    def collate(self, items: list[Pair], rand: StepRandom) -> list[np.ndarray]:
+        return [crop_clip(np.asarray(f, np.float32), self.model.config.vae.max_frames, rand.numpy) for f, _ in items]
 
-    def prepare(self, clips: list[np.ndarray], device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    def prepare(self, clips: list[np.ndarray], device: str, rand: StepRandom
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Generator]:
         x, lengths = pad_batch(clips, device)
         mask = (torch.arange(x.shape[1], device=device)[None, :] < lengths[:, None])[..., None]
-        return self.model.normalize_features(x) * mask, lengths
+        return self.model.normalize_features(x) * mask, lengths, rand.torch
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -92,13 +98,14 @@ class DenoiserObjective(nn.Module):
         self.denoiser = model.denoiser
         self.diffusion = LatentDiffusion(model.config.diffusion)
 
-    def forward(self, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, dict]:
-        z0, text, null_text = batch
-        return self.diffusion.training_loss(self.denoiser, z0, text, null_text), {}
+    def forward(self, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Generator]
+                ) -> tuple[torch.Tensor, dict]:
+        z0, text, null_text, generator = batch
+        return self.diffusion.training_loss(self.denoiser, z0, text, null_text, generator), {}
 
 
 class DenoiserTask(Task):
-    """Items are (standardised latent (k, d), caption); `prepare` adds the frozen text encoder's embeddings."""
+    """Items are (standardised latent (k, d), captions); `prepare` adds the frozen text encoder's embeddings."""
 
     def __init__(self, model: "MotionModel", text: TextCache):  # noqa: F821
         if text.segments != model.config.denoiser.text_segments:
@@ -108,17 +115,19 @@ class DenoiserTask(Task):
         self.text = text
         self.module = DenoiserObjective(model)
 
-    def collate(self, items: list[tuple[torch.Tensor, str]]) -> tuple[torch.Tensor, list[str]]:
-        return torch.stack([z for z, _ in items]), [c for _, c in items]
+    def collate(self, items: list[tuple[torch.Tensor, Sequence[str]]], rand: StepRandom
+                ) -> tuple[torch.Tensor, list[str]]:
+        return torch.stack([z for z, _ in items]), [pick_caption(c, rand.numpy) for _, c in items]
 
-    def prepare(self, batch: tuple[torch.Tensor, list[str]], device: str) -> tuple[torch.Tensor, ...]:
+    def prepare(self, batch: tuple[torch.Tensor, list[str]], device: str, rand: StepRandom
+                ) -> tuple[torch.Tensor, ...]:
         z0, captions = batch
         emb = self.text.condition(list(captions) + [""]).to(device)  # "" is the unconditional prompt
-        return z0.to(device), emb[:-1], emb[-1]
+        return z0.to(device), emb[:-1], emb[-1], rand.torch
 
 
 class LatentSet:
-    """(standardised latent (k, d), caption) items; the caption is drawn per access like `data.ClipSet`'s."""
+    """(standardised latent (k, d), all its captions) items, like `data.ClipSet`'s."""
 
     def __init__(self, latents: torch.Tensor, captions: list[list[str]]):
         self.latents = latents
@@ -127,16 +136,8 @@ class LatentSet:
     def __len__(self) -> int:
         return len(self.captions)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, str]:
-        caps = self.captions[i]
-        return self.latents[i], caps[np.random.randint(len(caps))]
-
-
-def _clip_items(pairs: Sequence[Pair]) -> list[tuple[np.ndarray, list[str]]]:
-    """(features, all captions) per clip: every caption of a `ClipSet` clip, else the pair's one caption."""
-    if hasattr(pairs, "clips"):
-        return [(c.features, list(c.captions)) for c in pairs.clips]
-    return [(f, [c]) for f, c in (pairs[i] for i in range(len(pairs)))]
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, list[str]]:
+        return self.latents[i], self.captions[i]
 
 
 @torch.no_grad()
@@ -144,14 +145,14 @@ def encode_latents(model: "MotionModel", pairs: Sequence[Pair], device: str, bat
                    ) -> LatentSet:
     """Each clip's standardised latent mean (of its first max_frames rows), with all its captions."""
     model.eval()
-    items = _clip_items(pairs)
+    items = [pairs[i] for i in range(len(pairs))]
     latents = []
     for i in range(0, len(items), batch_size):
         clips = [np.asarray(f, np.float32)[: model.config.vae.max_frames] for f, _ in items[i:i + batch_size]]
         x, lengths = pad_batch(clips, device)
         mask = (torch.arange(x.shape[1], device=device)[None, :] < lengths[:, None])[..., None]
         latents.append(model.encode_latent(model.normalize_features(x) * mask, lengths).cpu())  # (B, k, d)
-    return LatentSet(torch.cat(latents), [c for _, c in items])
+    return LatentSet(torch.cat(latents), [list(c) for _, c in items])
 
 
 @torch.no_grad()

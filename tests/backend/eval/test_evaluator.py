@@ -22,7 +22,7 @@ def _clip(cls: int, rng: np.random.Generator) -> np.ndarray:
 
 def _data(n: int, seed: int):
     rng = np.random.default_rng(seed)
-    return [(_clip(i % 4, rng), CAPTIONS[i % 4]) for i in range(n)]
+    return [(_clip(i % 4, rng), [CAPTIONS[i % 4]]) for i in range(n)]  # (features, its captions)
 
 
 def _evaluator(data):

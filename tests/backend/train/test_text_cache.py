@@ -29,6 +29,7 @@ def test_tiny_encoder_goes_through_encode():
 def test_a_denoiser_refuses_a_cache_with_another_number_of_segments():
     from motion_mamba.model.motion_model import MotionModel
     from motion_mamba.model.presets import get_preset
+    from motion_mamba.train.loop import StepRandom
     from motion_mamba.train.stages import DenoiserTask
 
     config = get_preset("test")  # text_segments = 2
@@ -36,5 +37,6 @@ def test_a_denoiser_refuses_a_cache_with_another_number_of_segments():
     with pytest.raises(ValueError, match="keeps 0 segments per caption, the denoiser reads 2"):
         DenoiserTask(MotionModel(config), TextCache(enc))
     task = DenoiserTask(MotionModel(config), TextCache(enc, segments=2))
-    z0, text, null = task.prepare((torch.zeros(3, 2, 32), ["a", "b c", "d e f g"]), "cpu")
+    z0, text, null, _ = task.prepare((torch.zeros(3, 2, 32), ["a", "b c", "d e f g"]), "cpu",
+                                     StepRandom.seeded(0, "cpu"))
     assert text.shape == (3, 3, 32) and null.shape == (3, 32)

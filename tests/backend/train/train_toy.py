@@ -23,7 +23,7 @@ class ToyTask(Task):
         torch.manual_seed(seed)
         self.module = ToyModule(dropout, noise)
 
-    def collate(self, items):
+    def collate(self, items, rand):
         return torch.stack([i[0] for i in items]), torch.stack([i[1] for i in items])
 
 

@@ -19,7 +19,7 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -101,8 +101,11 @@ def param_groups(module: nn.Module, weight_decay: float) -> list[dict[str, Any]]
 
 
 def train(task: Task, train_set: Sequence[Any], val_set: Sequence[Any] | None, cfg: TrainConfig, run_dir: Path,
-          run_meta: dict[str, Any], info: DistInfo | None = None, progress: bool = True) -> TrainResult:
+          run_meta: dict[str, Any], info: DistInfo | None = None, progress: bool = True,
+          stop: Callable[[], bool] | None = None) -> TrainResult:
     """Train `task.module` to cfg.steps, resuming from the newest good checkpoint in run_dir/checkpoints.
+    `stop()`, asked after every step, ends this call there with a checkpoint, as running out of cfg.max_seconds
+    does (a recipe stage re-plans when the stage beside it frees its cores).
 
     `run_meta` (stage, preset, model config, data, ...) is stored in every checkpoint; resuming a run that was
     started with different `run_meta` is refused, so a run directory never mixes two experiments."""
@@ -170,7 +173,8 @@ def train(task: Task, train_set: Sequence[Any], val_set: Sequence[Any] | None, c
             if info.is_main and (step % cfg.log_every == 0 or step == cfg.steps):
                 _append_log(log_path, {"step": step, "loss": running, "lr": lr, "val_loss": val_loss,
                                        **{k: float(v) for k, v in logs.items()}})
-            out_of_time = cfg.max_seconds > 0 and time.monotonic() - t0 > cfg.max_seconds
+            out_of_time = (cfg.max_seconds > 0 and time.monotonic() - t0 > cfg.max_seconds) or (
+                stop is not None and stop())
             if step % cfg.ckpt_every == 0 or step == cfg.steps or out_of_time:
                 last_ckpt = checkpoint(step, val_loss)
             if out_of_time:

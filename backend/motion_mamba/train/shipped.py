@@ -17,8 +17,9 @@ the number of steps that fits the rest of its budget (the plan is kept in WORK/p
 resumes the same plan). Rerunning the command skips finished stages and resumes the others from checkpoints.
 
 Cores (`--threads`, default all that torch sees): two stages side by side (VAE | captions + evaluator; the two
-held-out splits' evaluations) get half each, a stage alone (the denoisers) gets all. torch's thread count is
-per thread, so each side sets its own (`torch_threads`); oversubscribed cores only spin and wait.
+held-out splits' evaluations) get half each, a stage alone (the denoisers) gets all; when the evaluator ends, the
+VAE takes its cores and plans its remaining steps again (`Handover`). torch's thread count is per thread, so
+each side sets its own (`torch_threads`); oversubscribed cores only spin and wait.
 """
 
 from __future__ import annotations
@@ -82,32 +83,60 @@ def _budgets(args: argparse.Namespace) -> dict[str, float]:
     return budgets
 
 
-def budgeted(name: str, run: Callable[[TrainConfig], tuple[Any, Any]], cfg: TrainConfig, budget_s: float,
-             probe_s: float, plan: dict[str, int], plan_path: Path) -> tuple[Any, Any, dict[str, float]]:
-    """Train within `budget_s`: probe the speed, plan steps (at most cfg.steps), train to the plan."""
+Run = Callable[[TrainConfig, Callable[[], bool] | None], tuple[Any, Any]]  # (config, stop) -> (result, bundle)
+
+
+@dataclasses.dataclass
+class Handover:
+    """Cores a stage side by side with this one hands over when it ends (`done` is set then)."""
+
+    done: threading.Event
+    threads: int
+
+
+def budgeted(name: str, run: Run, cfg: TrainConfig, budget_s: float, probe_s: float, plan: dict[str, int],
+             plan_path: Path, handover: Handover | None = None) -> tuple[Any, Any, dict[str, float]]:
+    """Train within `budget_s`: probe the speed, plan steps (at most cfg.steps), train to the plan.
+
+    With `handover`, the stage stops when the stage beside it ends, takes its cores, probes its new speed and plans
+    again for the rest of the budget (the cosine schedule stretches to the new plan). The re-plan is kept in the
+    plan as `NAME+` (the step it happened at), so a rerun after a kill trains to it on all cores."""
     t0 = time.monotonic()
     results = []
-    if name not in plan:
-        result, bundle = run(dataclasses.replace(cfg, max_seconds=min(probe_s, budget_s)))
+
+    def left() -> float:
+        return budget_s - (time.monotonic() - t0)
+
+    def probe_and_plan(steps: int, **marks: int) -> None:
+        result, _ = run(dataclasses.replace(cfg, steps=steps, max_seconds=max(1.0, min(probe_s, left()))), None)
         results.append(result)
-        if result.finished:
-            steps = result.step
-        else:
-            left = budget_s - (time.monotonic() - t0)
-            steps = max(result.step, min(cfg.steps, result.step + int(0.9 * left * result.steps_per_s)))
-        _save_plan(plan, plan_path, name, steps)
-    left = max(60.0, budget_s - (time.monotonic() - t0))
-    result, bundle = run(dataclasses.replace(cfg, steps=plan[name], max_seconds=1.15 * left))
-    results.append(result)
-    if not result.finished:  # the hard cap hit before the plan: end the stage where it is
-        _save_plan(plan, plan_path, name, result.step)
-        result, bundle = run(dataclasses.replace(cfg, steps=result.step, max_seconds=0.0))
+        planned = result.step if result.finished else max(
+            result.step, min(cfg.steps, result.step + int(0.9 * left() * result.steps_per_s)))
+        _save_plan(plan, plan_path, {name: planned, **marks})
+
+    if name not in plan:
+        probe_and_plan(cfg.steps)
+    wide = f"{name}+"
+    if handover is not None and wide not in plan:
+        result, _ = run(dataclasses.replace(cfg, steps=plan[name], max_seconds=1.15 * max(60.0, left())),
+                        handover.done.is_set)
+        results.append(result)
+        if not result.finished and handover.done.is_set() and left() > probe_s:
+            with torch_threads(handover.threads):
+                probe_and_plan(plan[name], **{wide: result.step})
+    all_cores = handover is not None and (wide in plan or handover.done.is_set())
+    with torch_threads(handover.threads) if all_cores else contextlib.nullcontext():
+        result, bundle = run(dataclasses.replace(cfg, steps=plan[name], max_seconds=1.15 * max(60.0, left())), None)
+        results.append(result)
+        if not result.finished:  # the hard cap hit before the plan: end the stage where it is
+            _save_plan(plan, plan_path, {name: result.step})
+            result, bundle = run(dataclasses.replace(cfg, steps=result.step, max_seconds=0.0), None)
     speeds = [r.steps_per_s for r in results if r.steps_per_s > 0]
     losses = [r.loss for r in results if r.loss == r.loss]  # drop NaN: a call that resumed at its last step
     return result, bundle, {"steps": result.step, "minutes": round((time.monotonic() - t0) / 60, 2),
                             "steps_per_s": round(sum(speeds) / len(speeds), 4) if speeds else None,
                             "loss": losses[-1] if losses else None, "val_loss": result.val_loss,
-                            "batch_size": cfg.batch_size}
+                            "batch_size": cfg.batch_size, **({"all_cores_from": plan[wide]} if wide in plan else {})}
 
 
 @contextlib.contextmanager
@@ -121,9 +150,9 @@ def torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _save_plan(plan: dict[str, int], plan_path: Path, name: str, steps: int) -> None:
+def _save_plan(plan: dict[str, int], plan_path: Path, entries: dict[str, int]) -> None:
     with _WRITES:
-        plan[name] = steps
+        plan.update(entries)
         write_json_atomic(plan_path, plan)
 
 
@@ -195,9 +224,14 @@ def run_shipped(args: argparse.Namespace) -> int:
     mamba_bundle, baseline_bundle = run_dir / "denoiser" / "model", run_dir / "denoiser-transformer" / "model"
     trained = {"evaluator": evaluator_dir, "denoiser": mamba_bundle, "baseline": baseline_bundle}
 
+    evaluator_ended = threading.Event()  # the VAE then takes its cores
+
     def captions_then_evaluator() -> Path:
-        with torch_threads(half):
-            return _captions_then_evaluator()
+        try:
+            with torch_threads(half):
+                return _captions_then_evaluator()
+        finally:
+            evaluator_ended.set()
 
     def _captions_then_evaluator() -> Path:
         if not all(finished(stage, path) for stage, path in trained.items()):
@@ -210,8 +244,8 @@ def run_shipped(args: argparse.Namespace) -> int:
         ecfg = evaluator_config("demo")
         emeta = {"stage": "evaluator", "preset": "demo", "data": data_meta, "evaluator": dataclasses.asdict(ecfg)}
         _, bundle, rep = budgeted(
-            "evaluator", lambda c: stages.run_evaluator(ecfg, train_set, val_set, c, work / "evaluator", emeta, info,
-                                                        progress, text),
+            "evaluator", lambda c, _: stages.run_evaluator(ecfg, train_set, val_set, c, work / "evaluator", emeta,
+                                                           info, progress, text),
             train_config("demo", "evaluator"), budgets["evaluator"] * 60, args.probe_seconds, plan, plan_path)
         done("evaluator", rep)
         return bundle
@@ -223,9 +257,10 @@ def run_shipped(args: argparse.Namespace) -> int:
             vae_model = MotionModel(config)
             meta = {"stage": "vae", "preset": "demo", "data": data_meta, "model": config.to_dict()}
             _, vae_bundle, rep = budgeted(
-                "vae", lambda c: stages.run_vae(vae_model, train_set, val_set, c, run_dir / "vae", meta, info,
-                                                progress),
-                train_config("demo", "vae"), budgets["vae"] * 60, args.probe_seconds, plan, plan_path)
+                "vae", lambda c, stop: stages.run_vae(vae_model, train_set, val_set, c, run_dir / "vae", meta, info,
+                                                      progress, stop),
+                train_config("demo", "vae"), budgets["vae"] * 60, args.probe_seconds, plan, plan_path,
+                Handover(evaluator_ended, cores))
             done("vae", rep)
         evaluator_dir = evaluator_job.result()
 
@@ -245,7 +280,7 @@ def run_shipped(args: argparse.Namespace) -> int:
         if fixed_steps is not None:  # A/B: the same number of steps, the budget is only a safety cap
             plan.setdefault(stage, fixed_steps)
         folder = run_dir / ("denoiser" if arch == "mamba" else "denoiser-transformer")
-        return budgeted(stage, lambda c: stages.run_denoiser(model, train_set, val_set, c, folder, m, info, progress,
+        return budgeted(stage, lambda c, _: stages.run_denoiser(model, train_set, val_set, c, folder, m, info, progress,
                                                              text),
                         cfg, budget_min * 60, args.probe_seconds, plan, plan_path)
 

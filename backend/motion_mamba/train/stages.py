@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -169,13 +169,14 @@ def fit_latent_statistics(model: "MotionModel", pairs: Sequence[Pair], device: s
 
 def run_vae(model: "MotionModel", train_pairs: "ClipSet", val_pairs: Sequence[Pair] | None,  # noqa: F821
             cfg: TrainConfig, run_dir: Path, run_meta: dict[str, Any], info: DistInfo,
-            progress: bool = True) -> tuple[TrainResult, Path | None]:
+            progress: bool = True, stop: Callable[[], bool] | None = None) -> tuple[TrainResult, Path | None]:
+    """`stop`: see `loop.train`."""
     from ..model.checkpoint import save_bundle
 
     model.to(info.device)
     model.set_statistics(feature_mean=train_pairs.mean, feature_std=np.maximum(train_pairs.std, 1e-6))
     task = VAETask(model)
-    result = train(task, train_pairs, val_pairs, cfg, run_dir, run_meta, info, progress)
+    result = train(task, train_pairs, val_pairs, cfg, run_dir, run_meta, info, progress, stop)
     bundle = None
     if result.finished and info.is_main:
         _load_ema(task.module, result.checkpoint)

@@ -54,6 +54,9 @@ def test_resume_replays_the_uninterrupted_run(tmp_path):
     part = train(ToyTask(dropout=0.2), data, None, _cfg(steps=6, max_seconds=1e-9), tmp_path / "b",
                  {"stage": "toy"}, progress=False)
     assert part.step == 1 and not part.finished  # time budget: stopped after one step, checkpoint written
+    part = train(ToyTask(dropout=0.2), data, None, _cfg(), tmp_path / "b", {"stage": "toy"}, progress=False,
+                 stop=iter([False, True]).__next__)  # asked after steps 2 and 3
+    assert part.step == 3 and not part.finished and part.checkpoint.name == "step_00000003"
     resumed = ToyTask(dropout=0.2)
     res = train(resumed, data, None, _cfg(), tmp_path / "b", {"stage": "toy"}, progress=False)
     assert res.finished

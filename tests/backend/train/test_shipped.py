@@ -3,29 +3,38 @@ quality bars, and what a rerun of a finished recipe does."""
 
 import json
 import math
+import threading
 
 import pytest
 import torch
 
 from motion_mamba.train.config import TrainConfig
 from motion_mamba.train.loop import TrainResult
-from motion_mamba.train.shipped import budgeted
+from motion_mamba.train.shipped import Handover, budgeted, torch_threads
 
 
 class FakeStage:
-    """Trains at `speed` steps/s of simulated time; remembers its step like a checkpointed run."""
+    """Trains at `speed` steps/s of simulated time (scaled by torch's thread count over the count at creation);
+    remembers its step like a checkpointed run. With `handover=(step, event)` the stage beside it ends (sets the
+    event) when this one reaches that step."""
 
-    def __init__(self, speed: float):
-        self.speed, self.step, self.calls = speed, 0, []
+    def __init__(self, speed: float, handover: tuple[int, threading.Event] | None = None):
+        self.speed, self.step, self.calls, self.handover = speed, 0, [], handover
+        self.threads = torch.get_num_threads()
 
-    def __call__(self, cfg: TrainConfig):
-        self.calls.append((cfg.steps, cfg.max_seconds))
-        start = self.step
-        limit = cfg.steps if cfg.max_seconds <= 0 else min(cfg.steps, start + max(1, int(cfg.max_seconds * self.speed)))
+    def __call__(self, cfg: TrainConfig, stop=None):
+        threads = torch.get_num_threads()
+        self.calls.append((cfg.steps, cfg.max_seconds, threads))
+        start, speed = self.step, self.speed * threads / self.threads
+        limit = cfg.steps if cfg.max_seconds <= 0 else min(cfg.steps, start + max(1, int(cfg.max_seconds * speed)))
+        if self.handover and start < self.handover[0] <= limit:
+            self.handover[1].set()
+            if stop is not None and stop():
+                limit = self.handover[0]
         self.step = max(start, limit)
         done = self.step >= cfg.steps
         res = TrainResult(self.step, done, None, math.nan if self.step == start else 1.0, None,
-                          self.speed if self.step > start else 0.0)
+                          speed if self.step > start else 0.0)
         return res, ("bundle" if done else None)
 
 
@@ -34,7 +43,7 @@ def test_probe_then_plan_within_budget(tmp_path):
     cfg = TrainConfig(steps=100_000, batch_size=4)
     result, bundle, report = budgeted("vae", stage, cfg, budget_s=600, probe_s=60, plan=plan,
                                       plan_path=tmp_path / "plan.json")
-    assert stage.calls[0] == (100_000, 60)  # the probe
+    assert stage.calls[0][:2] == (100_000, 60)  # the probe
     assert 120 < plan["vae"] <= 120 + int(0.9 * 600 * 2.0)  # fits the budget at the measured speed
     assert result.finished and bundle == "bundle" and report["steps"] == plan["vae"]
     assert report["steps_per_s"] == 2.0 and json.loads((tmp_path / "plan.json").read_text()) == plan
@@ -48,6 +57,28 @@ def test_short_stage_and_rerun_keep_the_plan(tmp_path):
     rerun.step = 30  # killed at step 30 of a planned 40
     _, _, report = budgeted("vae", rerun, TrainConfig(steps=1000), 600, 60, {"vae": 40}, tmp_path / "p.json")
     assert rerun.calls[0][0] == 40 and report["steps"] == 40
+
+
+def test_a_stage_takes_the_cores_handed_over_and_plans_again(tmp_path):
+    ended, plan = threading.Event(), {}
+    with torch_threads(1):
+        stage = FakeStage(speed=1.0, handover=(200, ended))
+        result, _, report = budgeted("vae", stage, TrainConfig(steps=100_000), 600, 60, plan, tmp_path / "p.json",
+                                     Handover(ended, 2))
+        assert torch.get_num_threads() == 1
+    first_plan = 60 + int(0.9 * 600 * 1.0)  # (simulated time: the budget is all left after the probe)
+    assert [c[2] for c in stage.calls] == [1, 1, 2, 2]  # probe, train until the handover, probe again, train
+    assert stage.calls[1][0] == pytest.approx(first_plan, abs=2) and stage.calls[2][0] == stage.calls[1][0]
+    assert plan["vae+"] == 200 and plan["vae"] == pytest.approx(200 + 120 + 0.9 * 600 * 2, abs=2)  # twice as fast
+    assert result.finished and report["steps"] == plan["vae"] and report["all_cores_from"] == 200
+    assert json.loads((tmp_path / "p.json").read_text()) == plan
+
+    with torch_threads(1):
+        rerun = FakeStage(speed=1.0)  # killed after the re-plan: resumes it on all cores, no third probe
+        rerun.step = 400
+        budgeted("vae", rerun, TrainConfig(steps=100_000), 600, 60, dict(plan), tmp_path / "p2.json",
+                 Handover(threading.Event(), 2))
+    assert [(c[0], c[2]) for c in rerun.calls] == [(plan["vae"], 2)]
 
 
 def test_quality_bars_from_results():
@@ -94,7 +125,7 @@ def test_rerunning_a_finished_recipe_only_evaluates_again(tmp_path, monkeypatch)
                "baseline": work / "run" / "denoiser-transformer" / "model"}
     trained, evaluated, threads = [], [], {}
 
-    def fake_budgeted(name, run, cfg, budget_s, probe_s, plan, plan_path):
+    def fake_budgeted(name, run, cfg, budget_s, probe_s, plan, plan_path, handover=None):
         trained.append(name)
         threads[name] = torch.get_num_threads()
         bundles[name].mkdir(parents=True, exist_ok=True)

@@ -91,7 +91,8 @@ Test clips are held out in two ways, reported separately: *phrasing* (caption te
 |---|---|---|---|
 {stage_rows}
 
-Total: {total:.1f} minutes of wall-clock time (the captions and the evaluator run beside the VAE, half the cores each).
+Total: {total:.1f} minutes of wall-clock time (the captions and the evaluator run beside the VAE, half the cores
+each; when the evaluator ends, the VAE takes all).
 
 ## Evaluation
 Evaluator: our contrastive text–motion evaluator (`{evaluation['evaluator']}`), trained on the same train split; T2M

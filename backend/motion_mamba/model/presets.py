@@ -9,9 +9,9 @@ core) and let it converge in the budget, where short training underfits rather t
 overlap (cross-faded, `model/vae.py`) and the text embedding is LayerNormed (`model/layers.py`); 3 + mixer + 3
 Mamba blocks (scans 5, 3, 1) keep the denoiser's per-step cost small (it only sees 2 + k = 4 tokens, so its cost
 is Python/scan overhead, not FLOPs), and the 15-step DPM-Solver++ default keeps sampling well under a second.
-Text segments (`text_segments`, word order) are off: with 3 a Mamba step costs 30-45 % more, and although they win
-the compositions at equal steps on the same VAE, both recipe runs with them scored below the installed model, whose
-VAE trained better (docs/model.md).
+Text segments (`text_segments`, word order) are off: with 3 a Mamba step costs 30-45 % more, they gain 0.02-0.05
+composition R@3 at equal steps on the same VAE, and none of three recipe runs with them beat the installed model
+(docs/model.md).
 """
 
 from __future__ import annotations

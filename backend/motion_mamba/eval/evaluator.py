@@ -27,6 +27,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from ..train.data import pick_caption
 from ..train.loop import StepRandom, Task
 
 UNIT_LENGTH = 4  # T2M crops lengths to multiples of 4; the movement encoder downsamples time by 4
@@ -260,8 +261,6 @@ class EvaluatorTask(Task):
 
     def collate(self, items: list[tuple[np.ndarray, Sequence[str]]], rand: StepRandom
                 ) -> tuple[list[np.ndarray], list[str]]:
-        from ..train.stages import pick_caption
-
         crops = [crop_to_unit(np.asarray(f, dtype=np.float32), rand.numpy) for f, _ in items]
         return crops, [pick_caption(c, rand.numpy) for _, c in items]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -36,6 +37,11 @@ class ClipSet:
     def __getitem__(self, i: int) -> tuple[np.ndarray, list[str]]:
         clip = self.clips[i]
         return clip.features, clip.captions
+
+
+def pick_caption(captions: Sequence[str], rng: np.random.Generator) -> str:
+    """One caption of a clip, drawn with a training step's generator."""
+    return captions[int(rng.integers(len(captions)))]
 
 
 def load_split(root: str | Path, split: str, skeleton: str = "smpl22", max_clips: int = 0) -> ClipSet:

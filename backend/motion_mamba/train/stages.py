@@ -23,14 +23,11 @@ from torch import nn
 
 from .config import TrainConfig
 from .distributed import DistInfo
+from .data import pick_caption
 from .loop import StepRandom, Task, TrainResult, train
 from .text_cache import TextCache
 
 Pair = tuple[np.ndarray, Sequence[str]]  # a clip and all its captions
-
-
-def pick_caption(captions: Sequence[str], rng: np.random.Generator) -> str:
-    return captions[int(rng.integers(len(captions)))]
 
 
 def crop_clip(features: np.ndarray, max_frames: int, rng: np.random.Generator) -> np.ndarray:

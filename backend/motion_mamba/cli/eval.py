@@ -3,6 +3,7 @@
     motion-mamba eval --data DIR                                  # the shipped model
     motion-mamba eval RUN RUN/denoiser-transformer --data DIR --evaluator EVAL/evaluator --repeats 20
     motion-mamba eval RUN --data DIR --with-init                   # adds the same model at initialisation
+    motion-mamba eval RUN --data DIR --with-recon                  # adds its VAE's reconstruction of the test clips
 
 Metrics follow the T2M protocol (eval/metrics.py): R-Precision top-1/2/3 in groups of 32, FID, MM-Dist,
 Diversity (300 pairs), MultiModality, each repeated --repeats times as mean ± 95% CI, then physical metrics.
@@ -33,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--with-init", action="store_true", help="also evaluate each model with freshly initialised weights")
     p.add_argument("--with-raw", action="store_true", help="also evaluate each model's raw output, before the "
                    "pipeline's clean-up (rigid skeleton, foot lock) that every row has by default")
+    p.add_argument("--with-recon", action="store_true", help="also evaluate each model's VAE on the real test "
+                   "crops (encode -> decode, raw): the FID floor no denoiser on that VAE goes below")
     p.add_argument("--guidance", type=float, help="guidance scale (default: the model's)")
     p.add_argument("--steps", type=int, help="sampling steps (default: the model's)")
     p.add_argument("--solver", choices=("dpm++", "ddim"), default="dpm++")
@@ -62,10 +65,10 @@ def default_evaluator(model_dirs: list[Path]) -> Path:
 
 
 def load_methods(paths: list[Path], args: argparse.Namespace):
-    """(BundleGenerator per model [+ its initialisation], model directories)."""
+    """(BundleGenerator per model [+ its raw output, VAE reconstruction, initialisation], model directories)."""
     import torch
 
-    from ..eval.runner import BundleGenerator
+    from ..eval.runner import BundleGenerator, Reconstruction
     from ..model.motion_model import MotionModel
     from ..model.text import build_text_encoder
     from ..pipeline import DEFAULT_MODEL_DIR, MotionPipeline
@@ -83,6 +86,8 @@ def load_methods(paths: list[Path], args: argparse.Namespace):
         methods.append(BundleGenerator(pipe, name, **kw))
         if getattr(args, "with_raw", False):
             methods.append(BundleGenerator(pipe, f"{name} (raw)", cleanup=False, **kw))
+        if getattr(args, "with_recon", False):
+            methods.append(Reconstruction(pipe, f"{name} VAE reconstruction (raw)"))
         if args.with_init:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(0)

@@ -84,7 +84,8 @@ def _draw(clips, rng: np.random.Generator, max_frames: int) -> tuple[list[str], 
     return captions, tokens, crops
 
 
-def evaluate(evaluator: Evaluator, clips: Sequence, methods: Sequence[Generator], settings: EvalSettings,
+def evaluate(evaluator: Evaluator, clips: Sequence, methods: Sequence["Generator | Reconstruction"],
+             settings: EvalSettings,
              progress: bool = True, log: Callable[[str], None] = print) -> list[MethodResult]:
     """Rows for "Real" and each method, over `clips` (objects with `.features` (T, F) and `.captions`)."""
     if len(clips) < metrics.R_PRECISION_GROUP:
@@ -113,11 +114,12 @@ def evaluate(evaluator: Evaluator, clips: Sequence, methods: Sequence[Generator]
         seeds = [int(x) for x in rng.integers(0, 2**31, len(clips))]
         for m in methods:
             method_rng = np.random.default_rng([settings.seed, r, 1])
-            generated = m(captions, frames, seeds)
+            recon = isinstance(m, Reconstruction)
+            generated = m(crops) if recon else m(captions, frames, seeds)
             if r == 0:
                 physical[m.name] = physical_summary(generated, settings.skeleton, settings.fps)
             gen = _embed(evaluator, generated)
-            mm = _multimodality_embeddings(evaluator, m, captions, frames, method_rng, settings)
+            mm = None if recon else _multimodality_embeddings(evaluator, m, captions, frames, method_rng, settings)
             reps[m.name].append(metrics.compute_metrics(text_emb, gen, real_emb, method_rng, mm))
             bar.update(1)
     bar.close()
@@ -142,10 +144,11 @@ def _multimodality_embeddings(evaluator: Evaluator, method: Generator, captions:
     return emb.reshape(len(idx), settings.mm_repeats, -1)
 
 
-def time_per_sentence(method: Generator, clips: Sequence, settings: EvalSettings) -> float | None:
-    """Seconds per sentence at batch 1 (AITS-style: text encoding, sampling and decoding; one warm-up call)."""
+def time_per_sentence(method: "Generator | Reconstruction", clips: Sequence, settings: EvalSettings) -> float | None:
+    """Seconds per sentence at batch 1 (AITS-style: text encoding, sampling and decoding; one warm-up call); None
+    for a reconstruction, which reads no sentence."""
     n = min(settings.timing_sentences, len(clips))
-    if n <= 0:
+    if n <= 0 or isinstance(method, Reconstruction):
         return None
     method([clips[0].captions[0]], [min(len(clips[0].features), settings.max_frames)], [0])
     t0 = time.perf_counter()
@@ -216,3 +219,26 @@ class BundleGenerator:
             eps = eps[B:] + guidance * (eps[:B] - eps[B:])  # ε_u + s (ε_c − ε_u)
             z = scheduler.step(eps, t, z).prev_sample
         return z
+
+
+class Reconstruction:
+    """A model's VAE on the evaluated crops themselves, encode (posterior mean) -> decode, raw (MLD's "VAE
+    reconstruction" row): the FID and R-Precision floor of the latent space, which no denoiser trained on this VAE
+    gets below. It reads motion, not text, so it has no MultiModality and no time per sentence."""
+
+    def __init__(self, pipe: "MotionPipeline", name: str | None = None, batch_size: int = 64):  # noqa: F821
+        self.pipe = pipe
+        self.name = name or f"{pipe.info['name']} VAE reconstruction (raw)"
+        self.batch_size = batch_size
+
+    @torch.inference_mode()
+    def __call__(self, clips: Sequence[np.ndarray]) -> list[np.ndarray]:
+        model, device = self.pipe.model, self.pipe.device
+        out: list[np.ndarray] = []
+        for i in range(0, len(clips), self.batch_size):
+            feats, lengths = _pad(clips[i:i + self.batch_size])
+            lens = torch.tensor(lengths, device=device)
+            z = model.encode_latent(model.normalize_features(torch.from_numpy(feats).to(device)), lens)
+            rec = model.denormalize_features(model.decode_latent(z, lens)).float().cpu().numpy()
+            out.extend(rec[j, :n] for j, n in enumerate(lengths))
+        return out

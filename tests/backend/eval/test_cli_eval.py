@@ -29,13 +29,16 @@ def test_eval_table_real_first_with_intervals(trained, tmp_path, capsys):
     out_json = tmp_path / "eval.json"
     argv = ["eval", str(run), "--data", str(data), "--repeats", "2", "--mm-samples", "2", "--mm-repeats", "2",
             "--timing-sentences", "1", "--steps", "1", "--json", str(out_json), "--markdown", str(tmp_path / "t.md"),
-            "--no-progress"]
+            "--with-recon", "--no-progress"]
     assert main(argv) == 0
     text = capsys.readouterr().out
     rows = [line for line in text.splitlines() if line.startswith("| ") and "Method" not in line]
     assert rows[0].startswith("| Real |") and rows[1].startswith("| motion-mamba-test |")
+    assert rows[2].startswith("| motion-mamba-test VAE reconstruction (raw) |")
     doc = json.loads(out_json.read_text())
-    real, model = doc["splits"]["test"]["results"]
+    real, model, recon = doc["splits"]["test"]["results"]
+    assert "MModality" not in recon["metrics"] and recon["seconds_per_sentence"] is None
+    assert len(recon["repetitions"]) == 2 and "skate_speed_cm_s" in recon["physical"]
     assert doc["splits"]["test"]["clips"] == 32 and len(model["repetitions"]) == 2
     for res in (real, model):
         for k in ("R@1", "R@2", "R@3"):

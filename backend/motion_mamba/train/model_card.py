@@ -78,8 +78,9 @@ every number below comes from that run (WORK/stages.json, WORK/eval.json).
 - Output: 22-joint SMPL skeleton, 20 fps, metres, Y up, facing +Z at frame 0; 1–9.8 s per clip; cleaned up by
   the pipeline (smoothed over time, rigid skeleton, floor, body pulled over its planted feet, planted feet held
   still: `postprocess.py`). Every
-  generated row below has that clean-up, except the one marked "(raw)", which is the model's decoded joints as
-  they come.
+  generated row below has that clean-up, except those marked "(raw)": the model's decoded joints as they come,
+  and its VAE's reconstruction of the real test clips (encode -> decode), the floor no denoiser on this VAE gets
+  below.
 
 ## Data
 Procedural corpus (`motion-mamba data synth --clips {clips}`): captioned synthetic clips in the HumanML3D layout.
@@ -114,8 +115,7 @@ not comparable with HumanML3D tables.
   It barely notices how far a clip travels.
 - The decoder's steps are short for how fast its body moves (raw, a planted foot slides tens of cm/s). The clean-up
   keeps planted feet still and lets the body travel only as far as the legs reach, so walks and runs cover less
-  ground than the raw decode (about half for "a person walks forward"; the training clips' own pace is close to
-  the cleaned one, the raw decode overshoots it).
+  ground than the raw decode (measured in docs/model.md, *Run f*), and the foot lock costs R@3 (the "(raw)" rows).
 - Times per sentence are CPU timings on this machine, batch 1, and vary with load.
 """
     path = work / "MODEL_CARD.md"

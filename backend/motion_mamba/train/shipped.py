@@ -311,17 +311,19 @@ def run_shipped(args: argparse.Namespace) -> int:
 
 def evaluate_recipe(mamba_bundle: Path, baseline_bundle: Path, evaluator_dir: Path, data: Path,
                     args: argparse.Namespace, threads: int = 1) -> dict[str, Any]:
-    """Table 1 rows per held-out split: Real, Motion Mamba, its raw output (no clean-up), Motion Mamba @ init,
-    transformer baseline; every generated row but the raw one goes through the pipeline's clean-up."""
+    """Table 1 rows per held-out split: Real, Motion Mamba, its raw output (no clean-up), its VAE's reconstruction
+    of the real clips, Motion Mamba @ init, transformer baseline; every generated row but the raw ones goes
+    through the pipeline's clean-up."""
     from ..eval.evaluator import TextMotionEvaluator
     from ..eval.runner import EvalSettings, evaluate, time_per_sentence
     from ..eval.table import results_json
     from .data import load_split
     from ..cli.eval import load_methods
 
-    ns = argparse.Namespace(guidance=None, steps=None, solver="dpm++", with_init=True, with_raw=True, device="cpu")
+    ns = argparse.Namespace(guidance=None, steps=None, solver="dpm++", with_init=True, with_raw=True, with_recon=True,
+                            device="cpu")
     methods, _ = load_methods([mamba_bundle], ns)
-    ns.with_init = ns.with_raw = False
+    ns.with_init = ns.with_raw = ns.with_recon = False
     methods += load_methods([baseline_bundle], ns)[0]
     evaluator = TextMotionEvaluator.load(evaluator_dir)
     repeats = 1 if args.dry_run else args.repeats

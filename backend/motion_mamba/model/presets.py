@@ -14,7 +14,8 @@ Mamba blocks (scans 5, 3, 1) keep the denoiser's per-step cost small (it only se
 is Python/scan overhead, not FLOPs), and the 15-step DPM-Solver++ default keeps sampling well under a second.
 Text segments (`text_segments`, word order) are off: with 3 a Mamba step costs 30-45 % more, they gain 0.02-0.05
 composition R@3 at equal steps on the same VAE, and none of three recipe runs with them beat the installed model
-(docs/model.md).
+(docs/model.md). On the 4 × 128 latent a K = 3 denoiser on run f's VAE beat run f's by 0.03 / 0.10 R@3
+(phrasings / compositions, docs/model.md *Run f*): the next recipe run turns them on here.
 """
 
 from __future__ import annotations

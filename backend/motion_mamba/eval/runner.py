@@ -85,8 +85,7 @@ def _draw(clips, rng: np.random.Generator, max_frames: int) -> tuple[list[str], 
 
 
 def evaluate(evaluator: Evaluator, clips: Sequence, methods: Sequence["Generator | Reconstruction"],
-             settings: EvalSettings,
-             progress: bool = True, log: Callable[[str], None] = print) -> list[MethodResult]:
+             settings: EvalSettings, progress: bool = True, log: Callable[[str], None] = print) -> list[MethodResult]:
     """Rows for "Real" and each method, over `clips` (objects with `.features` (T, F) and `.captions`)."""
     if len(clips) < metrics.R_PRECISION_GROUP:
         raise ValueError(f"the evaluation split has {len(clips)} clips; R-Precision needs at least "
@@ -223,8 +222,8 @@ class BundleGenerator:
 
 class Reconstruction:
     """A model's VAE on the evaluated crops themselves, encode (posterior mean) -> decode, raw (MLD's "VAE
-    reconstruction" row): the FID and R-Precision floor of the latent space, which no denoiser trained on this VAE
-    gets below. It reads motion, not text, so it has no MultiModality and no time per sentence."""
+    reconstruction" row): the best FID and R-Precision the latent space allows, which no denoiser trained on this
+    VAE gets past. It reads motion, not text, so it has no MultiModality and no time per sentence."""
 
     def __init__(self, pipe: "MotionPipeline", name: str | None = None, batch_size: int = 64):  # noqa: F821
         self.pipe = pipe

@@ -225,10 +225,8 @@ class Reconstruction:
     reconstruction" row): the best FID and R-Precision the latent space allows, which no denoiser trained on this
     VAE gets past. It reads motion, not text, so it has no MultiModality and no time per sentence."""
 
-    def __init__(self, pipe: "MotionPipeline", name: str | None = None, batch_size: int = 64):  # noqa: F821
-        self.pipe = pipe
-        self.name = name or f"{pipe.info['name']} VAE reconstruction (raw)"
-        self.batch_size = batch_size
+    def __init__(self, pipe: "MotionPipeline", name: str, batch_size: int = 64):  # noqa: F821
+        self.pipe, self.name, self.batch_size = pipe, name, batch_size
 
     @torch.inference_mode()
     def __call__(self, clips: Sequence[np.ndarray]) -> list[np.ndarray]:

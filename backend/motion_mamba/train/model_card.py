@@ -79,8 +79,8 @@ every number below comes from that run (WORK/stages.json, WORK/eval.json).
   the pipeline (smoothed over time, rigid skeleton, floor, body pulled over its planted feet, planted feet held
   still: `postprocess.py`). Every
   generated row below has that clean-up, except those marked "(raw)": the model's decoded joints as they come,
-  and its VAE's reconstruction of the real test clips (encode -> decode), the floor no denoiser on this VAE gets
-  below.
+  and its VAE's reconstruction of the real test clips (encode -> decode), the best FID and R-Precision a denoiser
+  on this VAE could reach.
 
 ## Data
 Procedural corpus (`motion-mamba data synth --clips {clips}`): captioned synthetic clips in the HumanML3D layout.

@@ -27,7 +27,7 @@ _RECIPES: dict[str, dict[str, TrainConfig]] = {
     "demo": {
         "vae": TrainConfig(steps=6000, batch_size=32, lr=1e-3, warmup_steps=100, ema_decay=0.995, ckpt_every=250,
                            val_every=500, log_every=25),
-        "denoiser": TrainConfig(steps=6000, batch_size=128, lr=1e-3, warmup_steps=100, ema_decay=0.999,
+        "denoiser": TrainConfig(steps=12000, batch_size=128, lr=1e-3, warmup_steps=100, ema_decay=0.999,
                                 ckpt_every=500, val_every=1000, log_every=50),
         "evaluator": TrainConfig(steps=1500, batch_size=64, lr=1e-3, warmup_steps=50, ema_decay=0.0, ckpt_every=250,
                                  val_every=500, log_every=25),

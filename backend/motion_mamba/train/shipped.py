@@ -15,6 +15,9 @@
 Each training stage has a wall-clock budget: it first trains for `--probe-seconds`, measures steps/s, then plans
 the number of steps that fits the rest of its budget (the plan is kept in WORK/plan.json, so a rerun after a kill
 resumes the same plan). Rerunning the command skips finished stages and resumes the others from checkpoints.
+The denoisers' budgets are ceilings: each gets what is left of the `total` once the evaluation (`eval`) and, for
+Motion Mamba, the baseline after it have their share, so time the VAE leaves unused (it stops at its step cap on a
+quiet machine) goes to the denoiser, the stage that gains most from steps (docs/model.md, run g).
 
 Cores (`--threads`, default all that torch sees): two stages side by side (VAE | captions + evaluator; the two
 held-out splits' evaluations) get half each, a stage alone (the denoisers) gets all; when the evaluator ends, the
@@ -43,9 +46,15 @@ from .checkpointing import write_json_atomic
 from .model_card import WALL
 from .config import TrainConfig
 
-# minutes per stage; synth and captions are not capped (they are measured and reported), the rest are budgets
-BUDGET_MINUTES = {"synth": 4, "captions": 5, "vae": 26, "denoiser": 30, "baseline": 8, "evaluator": 10, "eval": 14}
-DRY_RUN_MINUTES = {"synth": 1, "captions": 1, "vae": 1.5, "denoiser": 1.5, "baseline": 1, "evaluator": 1, "eval": 3}
+# minutes: the recipe's target in total, and per stage; synth, captions and eval are not capped (they are measured
+# and reported; eval's is the time kept for it), the rest are budgets, the denoisers' only ceilings (see above)
+BUDGET_MINUTES = {"total": 88, "synth": 4, "captions": 5, "vae": 26, "denoiser": 60, "baseline": 15,
+                  "evaluator": 10, "eval": 8}
+DRY_RUN_MINUTES = {"total": 10, "synth": 1, "captions": 1, "vae": 1.5, "denoiser": 1.5, "baseline": 1,
+                   "evaluator": 1, "eval": 3}
+# the transformer baseline's minutes per Motion Mamba minute at the same steps, kept free for it when the denoiser
+# plans (runs f, g: 6.9 / 27.9 = 0.25 on 2 cores; rounded up, a slower baseline would be cut short of the A/B's steps)
+BASELINE_TIME_RATIO = 0.3
 HELD_OUT_SPLITS = ("test:phrasing", "test:composition")
 _WRITES = threading.Lock()  # the plan and report dicts are shared by the two threads that train side by side
 
@@ -81,6 +90,13 @@ def _budgets(args: argparse.Namespace) -> dict[str, float]:
             raise ValueError(f"--budget {item!r}: stage must be one of {', '.join(budgets)}")
         budgets[stage] = float(minutes)
     return budgets
+
+
+def rest_of_total(budgets: dict[str, float], stage: str, elapsed_min: float, after: float = 0.0) -> float:
+    """A denoiser's budget in minutes: its ceiling, or what is left of the total after the elapsed minutes and the
+    evaluation's, shared with the stages after it (`after`: their minutes per minute of this one)."""
+    left = budgets["total"] - elapsed_min - budgets["eval"]
+    return min(budgets[stage], max(0.0, left) / (1.0 + after))
 
 
 Run = Callable[[TrainConfig, Callable[[], bool] | None], tuple[Any, Any]]  # (config, stop) -> (result, bundle)
@@ -191,6 +207,9 @@ def run_shipped(args: argparse.Namespace) -> int:
     earlier = float(report.get(WALL, {}).get("minutes", 0.0)) - float(report.get("eval", {}).get("minutes", 0.0))
     started = time.monotonic()
 
+    def elapsed_min() -> float:
+        return earlier + (time.monotonic() - started) / 60
+
     completed = {k for k in report if k not in ("eval", WALL)}  # by an earlier invocation of this recipe
 
     def finished(stage: str, bundle: Path) -> bool:
@@ -201,7 +220,7 @@ def run_shipped(args: argparse.Namespace) -> int:
     def done(stage: str, entry: dict[str, Any]) -> None:
         with _WRITES:
             report[stage] = entry
-            report[WALL] = {"minutes": round(earlier + (time.monotonic() - started) / 60, 2)}
+            report[WALL] = {"minutes": round(elapsed_min(), 2)}
             write_json_atomic(report_path, report)
         print(f"[shipped] {stage}: {json.dumps(entry)}", flush=True)
 
@@ -265,7 +284,7 @@ def run_shipped(args: argparse.Namespace) -> int:
         evaluator_dir = evaluator_job.result()
 
     # 3./4. denoisers on the frozen VAE: Motion Mamba, then the transformer with the same steps
-    def denoiser_stage(arch: str, stage: str, budget_min: float, fixed_steps: int | None):
+    def denoiser_stage(arch: str, stage: str, fixed_steps: int | None):
         vae, _ = load_bundle(run_dir / "vae" / "model")
         cfg_model = dataclasses.replace(vae.config, denoiser=config.denoiser)  # the bundle's VAE, the preset's denoiser
         if arch == "transformer":
@@ -280,17 +299,19 @@ def run_shipped(args: argparse.Namespace) -> int:
         if fixed_steps is not None:  # A/B: the same number of steps, the budget is only a safety cap
             plan.setdefault(stage, fixed_steps)
         folder = run_dir / ("denoiser" if arch == "mamba" else "denoiser-transformer")
-        return budgeted(stage, lambda c, _: stages.run_denoiser(model, train_set, val_set, c, folder, m, info, progress,
-                                                             text),
-                        cfg, budget_min * 60, args.probe_seconds, plan, plan_path)
+        budget = rest_of_total(budgets, stage, elapsed_min(), BASELINE_TIME_RATIO if arch == "mamba" else 0.0)
+        print(f"[shipped] {stage}: budget {budget:.1f} min", flush=True)
+        result, bundle, rep = budgeted(
+            stage, lambda c, _: stages.run_denoiser(model, train_set, val_set, c, folder, m, info, progress, text),
+            cfg, budget * 60, args.probe_seconds, plan, plan_path)
+        return result, bundle, {**rep, "budget_minutes": round(budget, 1)}
 
     with torch_threads(cores):  # alone on the machine
         if not finished("denoiser", mamba_bundle):
-            _, mamba_bundle, rep = denoiser_stage("mamba", "denoiser", budgets["denoiser"], None)
+            _, mamba_bundle, rep = denoiser_stage("mamba", "denoiser", None)
             done("denoiser", rep)
         if not finished("baseline", baseline_bundle):
-            _, baseline_bundle, rep = denoiser_stage("transformer", "baseline", budgets["baseline"],
-                                                     plan["denoiser"])
+            _, baseline_bundle, rep = denoiser_stage("transformer", "baseline", plan["denoiser"])
             done("baseline", rep)
 
     # 6. evaluation per held-out kind

@@ -10,7 +10,8 @@ import torch
 
 from motion_mamba.train.config import TrainConfig
 from motion_mamba.train.loop import TrainResult
-from motion_mamba.train.shipped import Handover, budgeted, torch_threads
+from motion_mamba.train.shipped import (BASELINE_TIME_RATIO, BUDGET_MINUTES, Handover, budgeted, rest_of_total,
+                                        torch_threads)
 
 
 class FakeStage:
@@ -79,6 +80,18 @@ def test_a_stage_takes_the_cores_handed_over_and_plans_again(tmp_path):
         budgeted("vae", rerun, TrainConfig(steps=100_000), 600, 60, dict(plan), tmp_path / "p2.json",
                  Handover(threading.Event(), 2))
     assert [(c[0], c[2]) for c in rerun.calls] == [(plan["vae"], 2)]
+
+
+def test_the_denoisers_take_what_is_left_of_the_total():
+    """Minutes the stages before leave unused go to the denoiser, less the baseline's share and the evaluation's;
+    a slow machine gets less, never more than the total, and never past the ceiling."""
+    b = dict(BUDGET_MINUTES)
+    quiet, slow = rest_of_total(b, "denoiser", 19.0, BASELINE_TIME_RATIO), rest_of_total(b, "denoiser", 29.0, 0.3)
+    assert quiet > slow > 30  # more than run f's fixed 30 minutes on both
+    assert 19.0 + quiet * (1 + BASELINE_TIME_RATIO) + b["eval"] == pytest.approx(b["total"])
+    assert rest_of_total(b, "baseline", 19.0 + quiet) == pytest.approx(quiet * BASELINE_TIME_RATIO)
+    assert rest_of_total(b, "baseline", b["total"]) == 0.0
+    assert rest_of_total({**b, "total": 1000}, "denoiser", 0.0, 0.3) == b["denoiser"]
 
 
 def test_quality_bars_from_results():

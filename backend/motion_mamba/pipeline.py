@@ -61,6 +61,7 @@ class MotionPipeline:
             "text_encoder": self.config.text.encoder,
             "hash": content_hash,
             "fps": self.fps,
+            "guidance": self.config.diffusion.guidance_scale,  # the default when a request gives none
         }
 
     @classmethod
@@ -116,7 +117,7 @@ class MotionPipeline:
         prompts: list[str],
         seconds: list[float],
         seeds: list[int],
-        guidance: float = 7.5,
+        guidance: float | None = None,
         steps: int | None = None,
         solver: str = "dpm++",
         callback: Callable[[int, int], None] | None = None,
@@ -129,6 +130,7 @@ class MotionPipeline:
         from .postprocess import finish
         from .skeleton import get_skeleton
 
+        guidance = self.config.diffusion.guidance_scale if guidance is None else guidance
         frames = self._validate(prompts, seconds, seeds, guidance, steps, solver)
         # 1. text: the prompts and the empty prompt of classifier-free guidance, one encoder call
         emb = self.text_encoder.encode(list(prompts) + [""]).condition(self.config.denoiser.text_segments)

@@ -124,7 +124,7 @@ def generate_timeline(
     segments: Sequence[tuple[str, float]],
     seeds: Sequence[int],
     *,
-    guidance: float = 7.5,
+    guidance: float | None = None,
     steps: int | None = None,
     solver: str = "dpm++",
     callback: Callable[[int, int], None] | None = None,

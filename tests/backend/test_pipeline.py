@@ -14,11 +14,22 @@ def pipe() -> MotionPipeline:
 
 
 def test_info_and_limits(pipe):
-    assert set(pipe.info) >= {"name", "preset", "parameters", "text_encoder", "hash", "fps"}
+    assert set(pipe.info) >= {"name", "preset", "parameters", "text_encoder", "hash", "fps", "guidance"}
     assert pipe.info["preset"] == "test" and pipe.info["fps"] == 20.0 and len(pipe.info["hash"]) == 64
     assert pipe.max_seconds == pytest.approx(9.8)
     assert MotionPipeline.from_preset("test", seed=0).info["hash"] == pipe.info["hash"]
     assert MotionPipeline.from_preset("test", seed=1).info["hash"] != pipe.info["hash"]
+
+
+def test_guidance_defaults_to_the_models_scale():
+    """A bundle carries its guidance scale (`config.diffusion.guidance_scale`); a call without one uses it."""
+    p = MotionPipeline.from_preset("test", seed=0)
+    p.config.diffusion.guidance_scale = 2.0
+    args = (["a person walks"], [2.0], [3])
+    default = p(*args, steps=3)[0]
+    assert np.array_equal(default.joints, p(*args, steps=3, guidance=2.0)[0].joints)
+    assert not np.array_equal(default.joints, p(*args, steps=3, guidance=7.5)[0].joints)
+    assert default.extras["guidance"] == 2.0
 
 
 def test_returns_motions_in_humanml3d_conventions(pipe):

@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--model", type=Path, help="model bundle or training run directory (default: the shipped model)")
     src.add_argument("--preset", help="use a randomly initialised model of this preset instead (e.g. test)")
-    p.add_argument("--guidance", type=float, default=7.5, help="classifier-free guidance scale (default 7.5)")
+    p.add_argument("--guidance", type=float, help="classifier-free guidance scale (default: the model's)")
     p.add_argument("--steps", type=int, help="sampling steps (default: the model's)")
     p.add_argument("--solver", choices=("dpm++", "ddim"), default="dpm++")
     p.add_argument("--device", default="cpu")

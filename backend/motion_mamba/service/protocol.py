@@ -206,7 +206,7 @@ class GenerateRequest:
     prompt: str
     seconds: float
     seed: int
-    guidance: float = 7.5
+    guidance: float | None = None  # None: the model's default (the server fills it in before anything uses it)
     steps: int | None = None  # None: the model's default
     solver: Solver = "dpm++"
     samples: int = 1
@@ -298,7 +298,7 @@ def parse_request(msg: Message, limits: Limits = Limits()) -> Request:
 def _parse_generate(h: dict, rid: Any, limits: Limits) -> GenerateRequest:
     samples = _integer(h, "samples", rid, 1, limits.max_samples, default=1)
     seed = _integer(h, "seed", rid, 0, limits.max_seed - samples + 1, default=0)
-    guidance = _number(h, "guidance", rid, 0.0, limits.max_guidance, default=7.5)
+    guidance = None if h.get("guidance") is None else _number(h, "guidance", rid, 0.0, limits.max_guidance)
     steps = None if h.get("steps") is None else _integer(h, "steps", rid, 1, limits.max_steps)
     solver = h.get("solver", "dpm++")
     if solver not in SOLVERS:

@@ -16,6 +16,7 @@ that received the cancel).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import threading
@@ -283,6 +284,8 @@ class Server:
 
     def _op_generate(self, peer: bytes, req: protocol.Request, _: str) -> None:
         g = req.generate
+        if g.guidance is None:  # the model's default, resolved here so batches and cache keys see the number
+            g = dataclasses.replace(g, guidance=float(self.pipeline.info["guidance"]))
         job = Job(uuid.uuid4().hex[:16], peer, req.id, g, self.model_hash)
         if self.cache is not None and g.cache:
             for i in range(g.samples):

@@ -36,7 +36,7 @@ def test_generate_defaults_and_fields():
     r = parse({"op": "generate", "id": "a", "prompt": "  a person waves  ", "seconds": 3, "seed": 5, "samples": 3})
     g = r.generate
     assert (r.op, r.id, g.prompt, g.seconds, g.seed, g.samples, g.guidance, g.steps, g.solver) == (
-        "generate", "a", "a person waves", 3.0, 5, 3, 7.5, None, "dpm++")
+        "generate", "a", "a person waves", 3.0, 5, 3, None, None, "dpm++")  # None: the model's default
     assert g.seeds == [5, 6, 7]
 
 

@@ -43,6 +43,7 @@ def test_hello_reports_versions_model_and_limits(serve, pipeline, tmp_path, tran
     assert h["device"] == "cpu" and h["limits"]["max_seconds"] == pytest.approx(pipeline.max_seconds)
     assert {"generate", "cancel", "status", "timeline"} <= set(h["capabilities"])
     assert h["model"]["parameters"] == pipeline.info["parameters"]
+    assert h["model"]["guidance"] == pipeline.config.diffusion.guidance_scale
 
 
 def test_generate_streams_progress_then_results_equal_to_in_process(serve, pipeline):
@@ -63,6 +64,10 @@ def test_generate_streams_progress_then_results_equal_to_in_process(serve, pipel
         again = c.generate("a person jumps", 1.0, 11, steps=2, samples=2, solver="ddim")
         # a request overlapping the cache only computes the missing sample
         more = c.generate("a person jumps", 1.0, 12, steps=2, samples=2, solver="ddim")
+        # no guidance means the model's: the same samples as that scale given explicitly
+        explicit = c.generate("a person jumps", 1.0, 11, steps=2, solver="ddim",
+                              guidance=pipeline.config.diffusion.guidance_scale)
+    assert explicit[0].header["cached"] is True
     assert [m.header["cached"] for m in again] == [True, True]
     for a, b in zip(again, results):
         np.testing.assert_array_equal(a.arrays["joints"], b.arrays["joints"])

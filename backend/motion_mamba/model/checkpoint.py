@@ -114,6 +114,22 @@ def read_bundle_config(path: str | Path) -> dict[str, Any]:
     return doc
 
 
+def set_guidance_scale(path: str | Path, scale: float, provenance: dict[str, Any] | None = None) -> None:
+    """Write the bundle's default classifier-free guidance scale (a sampling setting, not a weight: the weights and
+    their hashes stay as they are), with how it was chosen under metadata.guidance. Atomic: a kill leaves the old
+    config or the new one."""
+    if not (isinstance(scale, (int, float)) and np.isfinite(scale) and scale >= 0):
+        raise ValueError(f"guidance scale must be a finite number >= 0, got {scale!r}")
+    cfg_path = Path(path) / CONFIG_FILE
+    doc = read_bundle_config(path)
+    doc["config"]["diffusion"]["guidance_scale"] = float(scale)
+    if provenance is not None:
+        doc.setdefault("metadata", {})["guidance"] = provenance
+    tmp = cfg_path.with_name(f".{CONFIG_FILE}.tmp")
+    tmp.write_text(json.dumps(doc, indent=1) + "\n")
+    os.replace(tmp, cfg_path)
+
+
 def load_bundle(path: str | Path, device: str | torch.device = "cpu") -> tuple[MotionModel, dict[str, Any]]:
     """(model in eval mode on `device`, config.json document) from the bundle at `path`."""
     from safetensors import SafetensorError

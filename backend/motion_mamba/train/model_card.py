@@ -43,6 +43,17 @@ def _conditioning(doc: dict[str, Any]) -> str:
     return "read as its pooled vector" + (f" plus {k} segment means (word order)" if k else "")
 
 
+def _guidance(stages: dict[str, Any]) -> str:
+    """How the recipe chose the guidance scale (train/guidance.py), or nothing for a run without that stage."""
+    chosen = stages.get("guidance", {})
+    if "denoiser" not in chosen:
+        return f" ({chosen['skipped']}: the default)" if "skipped" in chosen else ""
+    mm, base = chosen["denoiser"], chosen.get("baseline")
+    scores = ", ".join(f"{s} {r:.3f}" for s, r in mm["R@3"].items())
+    return (f", the best R@3 on the val split ({mm['clips']} clips, {mm['repeats']} repetitions; s: R@3 {scores})"
+            + (f"; the baseline's, chosen the same way: {base['scale']:g}" if base else ""))
+
+
 def write_model_card(work: Path, bundle: Path, evaluator_dir: Path, stages: dict[str, Any], evaluation: dict[str, Any],
                      clips: int, dry_run: bool, command: str) -> Path:
     from ..eval.table import markdown_table, physical_table
@@ -74,7 +85,7 @@ every number below comes from that run (WORK/stages.json, WORK/eval.json).
 - Preset `{doc['preset']}`: MLD-style motion VAE (latent {doc['config']['vae']['latent_size']}×{doc['config']['vae']['latent_dim']}) + Motion Mamba denoiser
   (HTM/BSM U-Net, {doc['config']['denoiser']['num_layers']} layers), text encoder `{doc['text_encoder']}` (frozen, offline), {_conditioning(doc)}.
 - Parameters: VAE {params['vae']:,}, denoiser {params['denoiser']:,}, total {params['total']:,}; weights {size_mb:.1f} MB (safetensors, EMA).
-- Sampling: DPM-Solver++ {doc['config']['diffusion']['fast_steps']} steps, classifier-free guidance {doc['config']['diffusion']['guidance_scale']}.
+- Sampling: DPM-Solver++ {doc['config']['diffusion']['fast_steps']} steps, classifier-free guidance {doc['config']['diffusion']['guidance_scale']:g}{_guidance(stages)}.
 - Output: 22-joint SMPL skeleton, 20 fps, metres, Y up, facing +Z at frame 0; 1–9.8 s per clip; cleaned up by
   the pipeline (smoothed over time, rigid skeleton, floor, body pulled over its planted feet, planted feet held
   still: `postprocess.py`). Every

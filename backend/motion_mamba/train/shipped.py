@@ -5,6 +5,8 @@
     2. vae        stage 1, `demo` preset
     3. denoiser   stage 2, Motion Mamba on the frozen VAE
     4. baseline   the MLD-style transformer denoiser: same VAE, same parameter budget, same number of steps (A/B)
+       guidance   each denoiser's guidance scale, the best R@3 on the val split (`train/guidance.py`), written into
+                  its bundle; the two searches run side by side
     5. evaluator  the contrastive text-motion evaluator on the same train split; it needs neither the VAE nor the
                   denoisers, so it trains (after the captions) in a second thread beside the VAE
     6. eval       Table 1 per held-out kind (real clips first; the model at initialisation; the baseline)
@@ -46,10 +48,11 @@ from .checkpointing import write_json_atomic
 from .model_card import WALL
 from .config import TrainConfig
 
-# minutes: the recipe's target in total, and per stage; synth, captions and eval are not capped (they are measured
-# and reported; eval's is the time kept for it), the rest are budgets, the denoisers' only ceilings (see above)
+# minutes: the recipe's target in total, and per stage; synth, captions, guidance and eval are not capped (they are
+# measured and reported; "eval" is the time kept for guidance + eval), the rest are budgets, the denoisers' only
+# ceilings (see above)
 BUDGET_MINUTES = {"total": 88, "synth": 4, "captions": 5, "vae": 26, "denoiser": 60, "baseline": 15,
-                  "evaluator": 10, "eval": 8}
+                  "evaluator": 10, "eval": 12}
 DRY_RUN_MINUTES = {"total": 10, "synth": 1, "captions": 1, "vae": 1.5, "denoiser": 1.5, "baseline": 1,
                    "evaluator": 1, "eval": 3}
 # the transformer baseline's minutes per Motion Mamba minute at the same steps, kept free for it when the denoiser
@@ -314,6 +317,13 @@ def run_shipped(args: argparse.Namespace) -> int:
             _, baseline_bundle, rep = denoiser_stage("transformer", "baseline", plan["denoiser"])
             done("baseline", rep)
 
+    # each denoiser's guidance scale, on the val split
+    if not finished("guidance", mamba_bundle):
+        t0 = time.monotonic()
+        chosen = choose_recipe_guidance({"denoiser": mamba_bundle, "baseline": baseline_bundle}, evaluator_dir, data,
+                                        args, half)
+        done("guidance", {**chosen, "minutes": round((time.monotonic() - t0) / 60, 2)})
+
     # 6. evaluation per held-out kind
     t0 = time.monotonic()
     tables = evaluate_recipe(mamba_bundle, baseline_bundle, evaluator_dir, data, args, half)
@@ -328,6 +338,31 @@ def run_shipped(args: argparse.Namespace) -> int:
     if args.install and not args.dry_run:
         install(mamba_bundle, evaluator_dir, card, work / "results.md")
     return 0
+
+
+def choose_recipe_guidance(bundles: dict[str, Path], evaluator_dir: Path, data: Path, args: argparse.Namespace,
+                           threads: int = 1) -> dict[str, Any]:
+    """{stage: what `guidance.choose_guidance` chose} for each bundle, one thread each (as the evaluation). A val
+    split too small for R-Precision (a dry run's) keeps the models' default and says so."""
+    from ..eval.evaluator import TextMotionEvaluator
+    from ..eval.metrics import R_PRECISION_GROUP
+    from ..eval.runner import EvalSettings
+    from .data import load_split
+    from .guidance import choose_guidance
+
+    clips = load_split(data, "val", max_clips=args.eval_clips).clips
+    if len(clips) < R_PRECISION_GROUP:
+        return {"skipped": f"the val split has {len(clips)} clips, R-Precision needs {R_PRECISION_GROUP}"}
+    evaluator = TextMotionEvaluator.load(evaluator_dir)
+    settings = EvalSettings(repeats=1 if args.dry_run else args.repeats, mm_samples=0, timing_sentences=0)
+
+    def run(bundle: Path) -> dict[str, Any]:
+        with torch_threads(threads):
+            return choose_guidance(bundle, evaluator, clips, settings, progress=not args.no_progress)
+
+    with ThreadPoolExecutor(len(bundles)) as pool:
+        jobs = {stage: pool.submit(run, bundle) for stage, bundle in bundles.items()}
+        return {stage: job.result() for stage, job in jobs.items()}
 
 
 def evaluate_recipe(mamba_bundle: Path, baseline_bundle: Path, evaluator_dir: Path, data: Path,

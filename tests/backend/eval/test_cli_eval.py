@@ -93,3 +93,33 @@ def test_generate_a_timeline_of_segments(tmp_path, capsys):
                           ([], "give a PROMPT, or a timeline")]:
         assert main(["generate", *args, "--preset", "test", "-o", str(tmp_path / "x.npz")]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_guidance_is_chosen_on_a_split_and_written_into_the_bundle(trained, tmp_path):
+    """The recipe's guidance search: every scale of the grid is evaluated on the same draws, the best R@3 is written
+    into a copy of the bundle (weights untouched), and the pipeline then samples with it by default."""
+    import shutil
+
+    from motion_mamba.eval.runner import EvalSettings
+    from motion_mamba.eval.t2m_official import load_evaluator
+    from motion_mamba.model.checkpoint import load_bundle, read_bundle_config, set_guidance_scale
+    from motion_mamba.pipeline import MotionPipeline
+    from motion_mamba.train.data import load_split
+    from motion_mamba.train.guidance import choose_guidance
+
+    data, run = trained
+    bundle = shutil.copytree(run / "model", tmp_path / "model")
+    before = read_bundle_config(bundle)
+    clips = load_split(data, "test").clips
+    chosen = choose_guidance(bundle, load_evaluator(run / "evaluator"), clips, EvalSettings(repeats=1),
+                             grid=(1.0, 7.5))
+    r3 = chosen["R@3"]
+    assert set(r3) == {"1", "7.5"} and chosen["scale"] in (1.0, 7.5)
+    assert r3[f"{chosen['scale']:g}"] == max(r3.values()) and chosen["clips"] == len(clips) == 32
+    after = read_bundle_config(bundle)
+    assert after["config"]["diffusion"]["guidance_scale"] == chosen["scale"]
+    assert after["metadata"]["guidance"]["R@3"] == r3 and after["weights_sha256"] == before["weights_sha256"]
+    assert MotionPipeline.from_pretrained(bundle).config.diffusion.guidance_scale == chosen["scale"]
+    load_bundle(bundle)  # still a valid bundle
+    with pytest.raises(ValueError, match="guidance"):
+        set_guidance_scale(bundle, float("nan"))

@@ -117,7 +117,7 @@ def test_rerunning_a_finished_recipe_only_evaluates_again(tmp_path, monkeypatch)
     """The second run of `train shipped` in a WORK folder whose stages all finished trains and exports nothing
     (a re-export used to overwrite the bundles' metadata and the card's stage timings with an empty run's), does
     not embed the captions again, and re-evaluates, its evaluation replacing the first in the wall-clock total.
-    Stages side by side get half the cores each, the denoisers all of them. Everything but the recipe's control
+    The guidance search runs once too. Stages side by side get half the cores each, the denoisers all of them. Everything but the recipe's control
     flow is faked: the real stages take an hour."""
     from types import SimpleNamespace
 
@@ -154,6 +154,7 @@ def test_rerunning_a_finished_recipe_only_evaluates_again(tmp_path, monkeypatch)
     clip = SimpleNamespace(captions=["a person walks"])
     monkeypatch.setattr(shipped, "budgeted", fake_budgeted)
     monkeypatch.setattr(shipped, "evaluate_recipe", lambda *a: evaluated.append(a) or {})
+    monkeypatch.setattr(shipped, "choose_recipe_guidance", lambda *a: trained.append("guidance") or {"denoiser": {}})
     monkeypatch.setattr(corpus, "generate", fake_generate)
     monkeypatch.setattr(data_module, "load_split", lambda *a, **kw: SimpleNamespace(clips=[clip]))
     real_text_encoder = text_module.build_text_encoder
@@ -166,7 +167,7 @@ def test_rerunning_a_finished_recipe_only_evaluates_again(tmp_path, monkeypatch)
     args = build_parser().parse_args(["train", "shipped", "--out", str(work), "--threads", "4", "--no-progress"])
     threads_before = torch.get_num_threads()
     assert shipped.run_shipped(args) == 0
-    assert sorted(trained) == ["baseline", "denoiser", "evaluator", "vae"] and len(evaluated) == 1
+    assert sorted(trained) == ["baseline", "denoiser", "evaluator", "guidance", "vae"] and len(evaluated) == 1
     assert threads == {"vae": 2, "evaluator": 2, "denoiser": 4, "baseline": 4} and evaluated[0][-1] == 2
     assert torch.get_num_threads() == threads_before
     first = json.loads((work / "stages.json").read_text())
@@ -197,3 +198,21 @@ def test_model_card_names_the_text_conditioning(tmp_path):
     text = card.read_text()
     assert "read as its pooled vector plus 2 segment means (word order)" in text
     assert "| vae | 4 | 2.0 | 0.1 |" in text and "Total: 0.5 minutes" in text
+    assert "classifier-free guidance 7.5." in text  # no guidance stage: the default, nothing claimed
+
+
+def test_model_card_says_how_the_guidance_was_chosen(tmp_path):
+    from motion_mamba.model.checkpoint import save_bundle, set_guidance_scale
+    from motion_mamba.model.motion_model import MotionModel
+    from motion_mamba.model.presets import get_preset
+    from motion_mamba.train.model_card import write_model_card
+
+    bundle = save_bundle(tmp_path / "model", MotionModel(get_preset("test")))
+    set_guidance_scale(bundle, 5.0)
+    chosen = {"scale": 5.0, "R@3": {"3": 0.61, "5": 0.662}, "clips": 256, "repeats": 3}
+    stages = {"guidance": {"denoiser": chosen, "baseline": {**chosen, "scale": 3.0}, "minutes": 6.0},
+              "wall": {"minutes": 0.5}}
+    evaluation = {"settings": {"repeats": 1, "mm_samples": 2, "mm_repeats": 2}, "evaluator": "ours", "splits": {}}
+    text = write_model_card(tmp_path, bundle, tmp_path, stages, evaluation, 10, True, "cmd").read_text()
+    assert ("classifier-free guidance 5, the best R@3 on the val split (256 clips, 3 repetitions; s: R@3 3 0.610, "
+            "5 0.662); the baseline's, chosen the same way: 3.") in text

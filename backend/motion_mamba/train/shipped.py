@@ -5,8 +5,8 @@
     2. vae        stage 1, `demo` preset
     3. denoiser   stage 2, Motion Mamba on the frozen VAE
     4. baseline   the MLD-style transformer denoiser: same VAE, same parameter budget, same number of steps (A/B)
-       guidance   each denoiser's guidance scale, the best R@3 on the val split (`train/guidance.py`), written into
-                  its bundle; the two searches run side by side
+   4b. guidance   each denoiser's guidance scale, the best R@3 on the val split (`train/guidance.py`), written
+                  into its bundle; the two searches run side by side
     5. evaluator  the contrastive text-motion evaluator on the same train split; it needs neither the VAE nor the
                   denoisers, so it trains (after the captions) in a second thread beside the VAE
     6. eval       Table 1 per held-out kind (real clips first; the model at initialisation; the baseline)
@@ -17,9 +17,10 @@
 Each training stage has a wall-clock budget: it first trains for `--probe-seconds`, measures steps/s, then plans
 the number of steps that fits the rest of its budget (the plan is kept in WORK/plan.json, so a rerun after a kill
 resumes the same plan). Rerunning the command skips finished stages and resumes the others from checkpoints.
-The denoisers' budgets are ceilings: each gets what is left of the `total` once the evaluation (`eval`) and, for
-Motion Mamba, the baseline after it have their share, so time the VAE leaves unused (it stops at its step cap on a
-quiet machine) goes to the denoiser, the stage that gains most from steps (docs/model.md, run g).
+The denoisers' budgets are ceilings: each gets what is left of the `total` once the guidance search and the
+evaluation (`eval`) and, for Motion Mamba, the baseline after it have their share, so time the VAE leaves unused (it
+stops at its step cap on a quiet machine) goes to the denoiser, the stage that gains most from steps (docs/model.md,
+run g).
 
 Cores (`--threads`, default all that torch sees): two stages side by side (VAE | captions + evaluator; the two
 held-out splits' evaluations) get half each, a stage alone (the denoisers) gets all; when the evaluator ends, the

@@ -208,7 +208,9 @@ def run_shipped(args: argparse.Namespace) -> int:
 
     # "wall" adds up invocations (a killed run resumes), less a previous evaluation: every invocation re-evaluates,
     # so re-running a finished recipe (after a clean-up change, say) replaces its evaluation rather than adding one
-    earlier = float(report.get(WALL, {}).get("minutes", 0.0)) - float(report.get("eval", {}).get("minutes", 0.0))
+    # (the previous evaluation leaves the report now, so a rerun killed before its own evaluation ends cannot
+    # subtract it twice)
+    earlier = float(report.get(WALL, {}).get("minutes", 0.0)) - float(report.pop("eval", {}).get("minutes", 0.0))
     started = time.monotonic()
 
     def elapsed_min() -> float:
@@ -390,8 +392,12 @@ def evaluate_recipe(mamba_bundle: Path, baseline_bundle: Path, evaluator_dir: Pa
                             max_frames=methods[0].pipe.max_frames, timing_sentences=3 if args.dry_run else 10)
     out: dict[str, Any] = {"settings": dataclasses.asdict(settings), "evaluator": evaluator.name, "splits": {}}
 
+    # loaded here, not in the threads: np.load parses headers with ast.literal_eval, which CPython 3.11.7's compiler
+    # does not allow from two threads at once (SystemError "AST constructor recursion depth mismatch", seen here)
+    held_out = {split: load_split(data, split, max_clips=args.eval_clips).clips for split in HELD_OUT_SPLITS}
+
     def run(split: str) -> tuple[list, list]:
-        clips = load_split(data, split, max_clips=args.eval_clips).clips
+        clips = held_out[split]
         untimed = dataclasses.replace(settings, timing_sentences=0)
         with torch_threads(threads):
             return clips, evaluate(evaluator, clips, methods, untimed, progress=not args.no_progress)

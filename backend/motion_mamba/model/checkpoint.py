@@ -120,14 +120,13 @@ def set_guidance_scale(path: str | Path, scale: float, provenance: dict[str, Any
     config or the new one."""
     if not (isinstance(scale, (int, float)) and np.isfinite(scale) and scale >= 0):
         raise ValueError(f"guidance scale must be a finite number >= 0, got {scale!r}")
-    cfg_path = Path(path) / CONFIG_FILE
+    from ..motion_io import atomic_write
+
     doc = read_bundle_config(path)
     doc["config"]["diffusion"]["guidance_scale"] = float(scale)
     if provenance is not None:
         doc.setdefault("metadata", {})["guidance"] = provenance
-    tmp = cfg_path.with_name(f".{CONFIG_FILE}.tmp")
-    tmp.write_text(json.dumps(doc, indent=1) + "\n")
-    os.replace(tmp, cfg_path)
+    atomic_write(Path(path) / CONFIG_FILE, lambda f: f.write((json.dumps(doc, indent=1) + "\n").encode()))
 
 
 def load_bundle(path: str | Path, device: str | torch.device = "cpu") -> tuple[MotionModel, dict[str, Any]]:

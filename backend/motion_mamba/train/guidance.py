@@ -27,7 +27,7 @@ def choose_guidance(bundle: Path, evaluator: Any, clips: Sequence, settings: Any
     rows = evaluate(evaluator, clips, methods, settings, progress=progress)[1:]  # [0] is Real
     r3 = {f"{s:g}": round(row.summary["R@3"][0], 4) for s, row in zip(grid, rows)}
     fid = {f"{s:g}": round(row.summary["FID"][0], 4) for s, row in zip(grid, rows)}
-    best = max(grid, key=lambda s: (round(r3[f"{s:g}"], 3), -fid[f"{s:g}"]))
+    best = grid[max(range(len(grid)), key=lambda i: (round(rows[i].summary["R@3"][0], 3), -rows[i].summary["FID"][0]))]
     chosen = {"scale": best, "R@3": r3, "FID": fid, "clips": len(clips), "repeats": settings.repeats}
     set_guidance_scale(bundle, best, {"chosen_on": "val", "R@3": r3, "FID": fid})
     return chosen

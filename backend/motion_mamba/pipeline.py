@@ -122,30 +122,41 @@ class MotionPipeline:
         solver: str = "dpm++",
         callback: Callable[[int, int], None] | None = None,
         cleanup: bool = True,
+        split: bool = True,
     ) -> list[Motion]:
         """One `Motion` per prompt. `cleanup` (default) makes the joints a smooth, rigid skeleton with planted feet
         held still (`postprocess.clean_joints`); False returns the model's raw joint positions, rotations fitted to
-        them."""
+        them. `split` (default) generates a prompt of sequenced actions ("..., then ...") as a timeline of its
+        parts (`timeline.sequence_jobs`); False in one pass."""
         from .features import features_to_joints
         from .postprocess import finish
         from .skeleton import get_skeleton
+        from .timeline import join, sequence_jobs
 
         guidance = self.config.diffusion.guidance_scale if guidance is None else guidance
         frames = self._validate(prompts, seconds, seeds, guidance, steps, solver)
+        if split:
+            jobs, layout = sequence_jobs(prompts, frames, seeds, self.fps, self.min_seconds, self.max_frames)
+        else:
+            jobs, layout = list(zip(prompts, frames, seeds)), [(i, None) for i in range(len(prompts))]
         # 1. text: the prompts and the empty prompt of classifier-free guidance, one encoder call
-        emb = self.text_encoder.encode(list(prompts) + [""]).condition(self.config.denoiser.text_segments)
+        emb = self.text_encoder.encode([p for p, _, _ in jobs] + [""]).condition(self.config.denoiser.text_segments)
         text, null_text = emb[:-1], emb[-1]
         # 2. latent diffusion from per-sample noise
-        noise = torch.stack([self.initial_noise(s) for s in seeds]).to(self.device)
+        noise = torch.stack([self.initial_noise(s) for _, _, s in jobs]).to(self.device)
         steps = self.diffusion.default_steps(solver) if steps is None else steps
         z = self.diffusion.sample(self.model.denoiser, noise, text, null_text, guidance, solver, steps, callback)
-        # 3. decode each clip at its own length, then features -> joints -> rotations
+        # 3. decode each clip at its own length, join a prompt's parts, then joints -> clean-up -> rotations
         skel = get_skeleton(self.config.skeleton)
-        motions = []
-        for i, n in enumerate(frames):
+        clips = []
+        for i, (_, n, _) in enumerate(jobs):
             feats = self.model.denormalize_features(self.model.decode_latent(z[i : i + 1], torch.tensor([n])))[0]
-            joints = features_to_joints(feats.float().cpu().numpy(), skel) / skel.unit_scale
+            clips.append(features_to_joints(feats.float().cpu().numpy(), skel) / skel.unit_scale)
+        motions = []
+        for i, ((first, windows), joints) in enumerate(zip(layout, join(layout, clips, skel))):
             joints, root_translation, rotations = finish(joints, skel, cleanup)
+            parts = {} if windows is None else {"segment_prompts": np.asarray([p for p, _, _ in
+                                                                               jobs[first:first + len(windows)]])}
             motions.append(
                 Motion(
                     joints=joints,
@@ -156,7 +167,8 @@ class MotionPipeline:
                     text=prompts[i],
                     seed=int(seeds[i]),
                     model=self.info["name"],
-                    extras={"solver": solver, "steps": steps, "guidance": float(guidance), "cleanup": bool(cleanup)},
+                    extras={"solver": solver, "steps": steps, "guidance": float(guidance), "cleanup": bool(cleanup),
+                            **parts},
                 )
             )
         return motions

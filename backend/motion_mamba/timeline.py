@@ -14,6 +14,10 @@ The overlap comes from the earlier clip's tail where the model's length allows, 
 head; only two neighbouring segments both at `max_seconds` meet without one (a hard cut, still aligned). The result
 has exactly sum(round(seconds * fps)) frames. Segment 0 keeps the sample's seed, so a one-segment timeline is the
 plain clip of its prompt; later segments draw their own noise from (seed, index).
+
+A single prompt of sequenced actions ("a person hops twice, then squats") is a timeline too: `sequence_jobs` cuts
+it into its parts (`prompts.split_sequence`) with even shares of its length, and the pipeline and the evaluation's
+generator both generate those parts and `join` them with `stitch`.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from .features import facing_across
 from .motion import Motion
 from .pipeline import duration_frames
 from .postprocess import finish
+from .prompts import split_sequence
 from .skeleton import Skeleton
 
 DEFAULT_OVERLAP = 0.5  # seconds; long enough to blend two steps, short next to the 1 s minimum segment
@@ -75,6 +80,38 @@ def segment_seed(seed: int, index: int) -> int:
     if index == 0:
         return int(seed)
     return int(np.random.SeedSequence([int(seed), index]).generate_state(1, np.uint64)[0]) >> 1  # < 2^63
+
+
+Job = tuple[str, int, int]  # one clip the model generates: (prompt, frames, seed)
+Layout = list[tuple[int, list[Window] | None]]  # per prompt: its first job, and its parts' windows if it has parts
+
+
+def sequence_jobs(prompts: Sequence[str], frames: Sequence[int], seeds: Sequence[int], fps: float,
+                  min_seconds: float, max_frames: int, overlap: float = DEFAULT_OVERLAP) -> tuple[list[Job], Layout]:
+    """The clips that make `prompts`: one per prompt, or for a prompt of sequenced actions one per part (even shares
+    of its frames plus the overlaps, seeds as a timeline's segments), unless a share would be under `min_seconds`.
+
+    Why: the model learns the actions and the orders it saw; an order it never saw comes out as a blend of the two,
+    while each part alone is in its training distribution (docs/model.md *Sequenced prompts*)."""
+    jobs: list[Job] = []
+    layout: Layout = []
+    for prompt, n, seed in zip(prompts, frames, seeds):
+        parts = split_sequence(prompt)
+        k = len(parts)
+        if k == 1 or n // k < round(min_seconds * fps):
+            layout.append((len(jobs), None))
+            jobs.append((prompt, int(n), int(seed)))
+            continue
+        windows = plan([n // k + (i < n % k) for i in range(k)], max_frames, round(overlap * fps))
+        layout.append((len(jobs), windows))
+        jobs += [(part, w.frames, segment_seed(seed, i)) for i, (part, w) in enumerate(zip(parts, windows))]
+    return jobs, layout
+
+
+def join(layout: Layout, clips: Sequence[np.ndarray], skeleton: Skeleton) -> list[np.ndarray]:
+    """Per prompt of `sequence_jobs`, its clip's joints, or its parts' clips stitched into one."""
+    return [np.asarray(clips[first]) if windows is None else stitch(clips[first:first + len(windows)], windows, skeleton)
+            for first, windows in layout]
 
 
 def heading(joints: np.ndarray, frame: int, skeleton: Skeleton, radius: int = HEADING_RADIUS) -> float:
@@ -130,10 +167,12 @@ def generate_timeline(
     callback: Callable[[int, int], None] | None = None,
     overlap: float = DEFAULT_OVERLAP,
     cleanup: bool = True,
+    split: bool = True,
 ) -> list[Motion]:
     """One stitched `Motion` per seed from `segments` [(prompt, seconds), ...], in one `pipeline` call.
 
-    `callback(step, total)` is the pipeline's: it reports every denoising step and may raise to cancel."""
+    `callback(step, total)` is the pipeline's: it reports every denoising step and may raise to cancel. `split`:
+    a segment's prompt of sequenced actions is a timeline of its parts in turn (the pipeline's `split`)."""
     fps, max_frames = pipeline.fps, pipeline.max_frames
     frames = segment_frames(segments, fps, pipeline.min_seconds, pipeline.max_seconds)
     windows = plan(frames, max_frames, round(overlap * fps))
@@ -147,6 +186,7 @@ def generate_timeline(
         solver=solver,
         callback=callback,
         cleanup=False,  # cleaned once, after stitching
+        split=split,
     )
     motions = []
     for n, seed in enumerate(seeds):

@@ -120,3 +120,23 @@ def test_kit_skeleton_models_return_kit_motions():
     m = pipe(["a person walks"], [2.0], [0], steps=2)[0]
     assert (m.skeleton, m.fps, m.joints.shape) == ("kit21", 12.5, (25, 21, 3))
     m.validate()
+
+
+def test_sequenced_prompt_is_a_timeline_of_its_parts(pipe):
+    """"..., then ..." is generated part by part (even shares, stitched): its first part, up to where the second
+    fades in (the overlap is the first part's tail), is the first part generated alone with the prompt's seed;
+    split=False is the one-pass clip."""
+    from motion_mamba.timeline import sequence_jobs
+
+    prompt = "a person walks forward, then sits down"
+    [m] = pipe([prompt], [4.0], [7], steps=3, cleanup=False)
+    assert m.num_frames == 80 and m.text == prompt
+    assert list(m.extras["segment_prompts"]) == ["a person walks forward", "a person sits down"]
+    jobs, [(_, windows)] = sequence_jobs([prompt], [80], [7], pipe.fps, pipe.min_seconds, pipe.max_frames)
+    assert [w.frames for w in windows] == [50, 40] and windows[1].start == 40 and jobs[0][2] == 7
+    [first] = pipe([jobs[0][0]], [50 / pipe.fps], [7], steps=3, cleanup=False)
+    np.testing.assert_allclose(m.joints[:40], first.joints[:40], atol=1e-5)
+    [whole] = pipe([prompt], [4.0], [7], steps=3, cleanup=False, split=False)
+    assert "segment_prompts" not in whole.extras and not np.allclose(whole.joints, m.joints)
+    [short] = pipe([prompt], [1.5], [7], steps=3)  # 15 frames a part: under the 1 s minimum, one pass
+    assert "segment_prompts" not in short.extras and short.num_frames == 30

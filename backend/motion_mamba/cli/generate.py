@@ -38,6 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--raw", action="store_true", help="the model's raw joint positions, without the clean-up "
                    "(smoothing, rigid skeleton, floor, planted feet held still) applied by default")
+    p.add_argument("--one-pass", action="store_true", help="generate a prompt of sequenced actions (\"..., then "
+                   "...\") in one pass, not as a timeline of its parts (the default)")
     p.set_defaults(func=run)
 
 
@@ -118,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
         pipe = MotionPipeline.from_pretrained(resolve_model_dir(args.model) if args.model else None, args.device)
     t0 = time.perf_counter()
     seeds = [args.seed + k for k in range(args.samples)]
-    options = dict(guidance=args.guidance, steps=args.steps, solver=args.solver, cleanup=not args.raw)
+    options = dict(guidance=args.guidance, steps=args.steps, solver=args.solver, cleanup=not args.raw,
+                   split=not args.one_pass)
     if segments:
         motions = generate_timeline(pipe, segments, seeds, **options)
     else:

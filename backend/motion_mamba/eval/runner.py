@@ -160,9 +160,11 @@ class BundleGenerator:
     """Generates with a `MotionPipeline`'s model, returning de-normalised features (no joint recovery needed)."""
 
     def __init__(self, pipe: "MotionPipeline", name: str | None = None, guidance: float | None = None,  # noqa: F821
-                 steps: int | None = None, solver: str = "dpm++", batch_size: int = 64, cleanup: bool = True):
+                 steps: int | None = None, solver: str = "dpm++", batch_size: int = 64, cleanup: bool = True,
+                 split: bool = True):
         self.pipe = pipe
         self.cleanup = cleanup  # evaluate what the pipeline hands out (postprocess.clean_joints) or the raw decode
+        self.split = split  # sequenced prompts as timelines of their parts, as the pipeline does, or in one pass
         self.name = name or pipe.info["name"]
         self.guidance = guidance
         self.steps = steps
@@ -174,31 +176,61 @@ class BundleGenerator:
 
     @torch.inference_mode()
     def __call__(self, captions: Sequence[str], frames: Sequence[int], seeds: Sequence[int]) -> list[np.ndarray]:
+        from ..timeline import sequence_jobs
+
         pipe, model = self.pipe, self.pipe.model
-        out: list[np.ndarray] = []
+        frames = [min(int(f), pipe.max_frames) for f in frames]
+        if self.split:
+            jobs, layout = sequence_jobs(captions, frames, seeds, pipe.fps, pipe.min_seconds, pipe.max_frames)
+        else:
+            jobs, layout = list(zip(captions, frames, seeds)), [(i, None) for i in range(len(captions))]
+        raw: list[np.ndarray] = []
         null = self.text.condition([""])[0]
-        for i in range(0, len(captions), self.batch_size):
-            caps = list(captions[i:i + self.batch_size])
-            lens = torch.tensor([min(int(f), pipe.max_frames) for f in frames[i:i + self.batch_size]])
-            noise = torch.stack([pipe.initial_noise(s) for s in seeds[i:i + self.batch_size]]).to(pipe.device)
-            z = self._sample(noise, self.text.condition(caps), null)
+        for i in range(0, len(jobs), self.batch_size):
+            batch = jobs[i:i + self.batch_size]
+            lens = torch.tensor([n for _, n, _ in batch])
+            noise = torch.stack([pipe.initial_noise(s) for _, _, s in batch]).to(pipe.device)
+            z = self._sample(noise, self.text.condition([c for c, _, _ in batch]), null)
             feats = model.denormalize_features(model.decode_latent(z, lens.to(pipe.device))).float().cpu().numpy()
-            out.extend(self._finish(feats[j, : int(n)]) for j, n in enumerate(lens))
-        return out
+            raw.extend(feats[j, : int(n)] for j, n in enumerate(lens))
+        return [self._finish(raw[first]) if windows is None else self._joined(raw[first:first + len(windows)], windows)
+                for first, windows in layout]
 
     def _finish(self, features: np.ndarray) -> np.ndarray:
-        """The clip's features after the pipeline's clean-up (same length: the last pose is held one frame so
-        `joints_to_features`, which drops a frame for velocities, returns as many rows as it was given)."""
+        """The clip's features after the pipeline's clean-up."""
         if not self.cleanup:
             return features
-        from ..features import features_to_joints, joints_to_features
-        from ..postprocess import clean_joints
-        from ..skeleton import get_skeleton
+        from ..features import features_to_joints
 
-        skel = get_skeleton(self.pipe.config.skeleton)
-        joints, _, _ = clean_joints(features_to_joints(features.astype(np.float64), skel) / skel.unit_scale, skel)
+        skel = self._skeleton()
+        return self._features(features_to_joints(features.astype(np.float64), skel) / skel.unit_scale)
+
+    def _joined(self, parts: Sequence[np.ndarray], windows: Sequence) -> np.ndarray:
+        """A sequenced prompt's parts stitched into one clip (`timeline.stitch`), cleaned up unless raw."""
+        from ..features import features_to_joints
+        from ..timeline import stitch
+
+        skel = self._skeleton()
+        joints = stitch([features_to_joints(f.astype(np.float64), skel) / skel.unit_scale for f in parts], windows,
+                        skel)
+        return self._features(joints)
+
+    def _features(self, joints: np.ndarray) -> np.ndarray:
+        """Features of joints in metres, cleaned up first if so configured (same length: the last pose is held one
+        frame so `joints_to_features`, which drops a frame for velocities, returns as many rows as it was given)."""
+        from ..features import joints_to_features
+        from ..postprocess import clean_joints
+
+        skel = self._skeleton()
+        if self.cleanup:
+            joints, _, _ = clean_joints(joints, skel)
         joints = np.concatenate([joints, joints[-1:]]) * skel.unit_scale
         return joints_to_features(joints, skel).astype(np.float32)
+
+    def _skeleton(self):
+        from ..skeleton import get_skeleton
+
+        return get_skeleton(self.pipe.config.skeleton)
 
     def _sample(self, noise: torch.Tensor, text: torch.Tensor, null: torch.Tensor) -> torch.Tensor:
         """`LatentDiffusion.sample` with the whole batch in each denoiser call. The pipeline calls the denoiser per

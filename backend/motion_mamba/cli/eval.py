@@ -31,9 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--repeats", type=int, default=20, help="repetitions for the 95%% CI (T2M: 20)")
     p.add_argument("--mm-samples", type=int, default=100, help="MultiModality texts (T2M: 100; 0 skips)")
     p.add_argument("--mm-repeats", type=int, default=30, help="generations per MultiModality text (T2M: 30)")
-    p.add_argument("--with-init", action="store_true", help="also evaluate each model with freshly initialised weights")
+    p.add_argument("--with-init", action="store_true", help="also evaluate each model with freshly initialised weights "
+                   "(with --with-raw, its raw output too)")
     p.add_argument("--with-raw", action="store_true", help="also evaluate each model's raw output, before the "
                    "pipeline's clean-up (rigid skeleton, foot lock) that every row has by default")
+    p.add_argument("--with-one-pass", action="store_true", help="also evaluate each model generating prompts of "
+                   "sequenced actions in one pass, not as timelines of their parts (the pipeline's default)")
     p.add_argument("--with-recon", action="store_true", help="also evaluate each model's VAE on the real test "
                    "crops (encode -> decode, raw): the FID floor no denoiser on that VAE goes below")
     p.add_argument("--guidance", type=float, help="guidance scale (default: the model's)")
@@ -65,7 +68,8 @@ def default_evaluator(model_dirs: list[Path]) -> Path:
 
 
 def load_methods(paths: list[Path], args: argparse.Namespace):
-    """(BundleGenerator per model [+ its raw output, VAE reconstruction, initialisation], model directories)."""
+    """(BundleGenerator per model [+ its raw output, one-pass output, VAE reconstruction, initialisation (+ raw)],
+    model directories)."""
     import torch
 
     from ..eval.runner import BundleGenerator, Reconstruction
@@ -86,6 +90,8 @@ def load_methods(paths: list[Path], args: argparse.Namespace):
         methods.append(BundleGenerator(pipe, name, **kw))
         if getattr(args, "with_raw", False):
             methods.append(BundleGenerator(pipe, f"{name} (raw)", cleanup=False, **kw))
+        if getattr(args, "with_one_pass", False):
+            methods.append(BundleGenerator(pipe, f"{name} (one pass)", split=False, **kw))
         if getattr(args, "with_recon", False):
             methods.append(Reconstruction(pipe, f"{name} VAE reconstruction (raw)"))
         if args.with_init:
@@ -95,6 +101,8 @@ def load_methods(paths: list[Path], args: argparse.Namespace):
             init.set_statistics(**pipe.model.statistics())  # statistics are data, not trained weights
             init_pipe = MotionPipeline(init, build_text_encoder(pipe.config.text, args.device), "init", args.device)
             methods.append(BundleGenerator(init_pipe, f"{name} @ init", **kw))
+            if getattr(args, "with_raw", False):
+                methods.append(BundleGenerator(init_pipe, f"{name} @ init (raw)", cleanup=False, **kw))
     return methods, dirs
 
 

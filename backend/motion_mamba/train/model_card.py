@@ -9,21 +9,30 @@ from typing import Any
 from .. import __version__
 
 WALL = "wall"  # the stages report's entry for the recipe's wall-clock minutes (over every rerun that resumed it)
+VARIANTS = ("(raw)", "(one pass)")  # suffixes of the rows that show a model without a part of its pipeline
 
 
 def acceptance(results: list) -> list[tuple[str, bool, str]]:
-    """The issue's quality bars on one held-out split: (check, passed, numbers)."""
+    """The issue's quality bars on one held-out split: (check, passed, numbers).
+
+    The FID bar measures what training did, so where the raw rows exist it compares the model's raw output with the
+    raw output of the same model at initialisation: the clean-up is not trained, and through it even random weights
+    come out human-shaped (docs/model.md *Run h*: FID at init 63.6 -> 18.8 when the clean-up got better), which
+    would make every clean-up improvement a harder FID bar."""
     rows = {r.name: r for r in results}
     real = rows["Real"]
     mamba = next(r for r in results if r.name not in ("Real",) and "@ init" not in r.name
-                 and "baseline" not in r.name and not r.name.endswith("(raw)"))
-    init = rows[f"{mamba.name} @ init"]
+                 and "baseline" not in r.name and not r.name.endswith(VARIANTS))
+    raw = f"{mamba.name} (raw)" in rows and f"{mamba.name} @ init (raw)" in rows
+    trained, init = (rows[f"{mamba.name} (raw)"], rows[f"{mamba.name} @ init (raw)"]) if raw else (
+        mamba, rows[f"{mamba.name} @ init"])
     r3, r3_real = mamba.summary["R@3"][0], real.summary["R@3"][0]
-    fid, fid_init = mamba.summary["FID"][0], init.summary["FID"][0]
+    fid, fid_init = trained.summary["FID"][0], init.summary["FID"][0]
     sk, sk_real = mamba.physical["skate_speed_cm_s"], real.physical["skate_speed_cm_s"]
+    fid_check = "FID (raw) <= 10% of FID at initialisation (raw)" if raw else "FID <= 10% of FID at initialisation"
     return [
         ("R@3 >= 0.8 x real", r3 >= 0.8 * r3_real, f"{r3:.3f} vs 0.8 x {r3_real:.3f} = {0.8 * r3_real:.3f}"),
-        ("FID <= 10% of FID at initialisation", fid <= 0.1 * fid_init, f"{fid:.3f} vs 0.1 x {fid_init:.3f}"),
+        (fid_check, fid <= 0.1 * fid_init, f"{fid:.3f} vs 0.1 x {fid_init:.3f}"),
         ("foot skating <= 1.5 x real", sk <= 1.5 * sk_real, f"{sk:.2f} vs 1.5 x {sk_real:.2f} cm/s"),
     ]
 
@@ -31,7 +40,7 @@ def acceptance(results: list) -> list[tuple[str, bool, str]]:
 def ab_table(results: list) -> str:
     lines = ["| Denoiser | FID↓ | R@3↑ | s/sentence (CPU, batch 1) |", "|---|---|---|---|"]
     for r in results:
-        if r.name == "Real" or "@ init" in r.name or r.name.endswith("(raw)"):
+        if r.name == "Real" or "@ init" in r.name or r.name.endswith(VARIANTS):
             continue
         (fid, fci), (r3, rci) = r.summary["FID"], r.summary["R@3"]
         lines.append(f"| {r.name} | {fid:.3f}±{fci:.3f} | {r3:.3f}±{rci:.3f} | {r.seconds_per_sentence:.3f} |")
@@ -92,6 +101,9 @@ every number below comes from that run (WORK/stages.json, WORK/eval.json).
   generated row below has that clean-up, except those marked "(raw)": the model's decoded joints as they come,
   and its VAE's reconstruction of the real test clips (encode -> decode), the best FID and R-Precision a denoiser
   on this VAE could reach.
+- Sequenced prompts ("..., then ...") are generated as a timeline of their parts, even shares of the clip,
+  stitched (`prompts.py`, `timeline.py`), as the pipeline does for every user; the "(one pass)" row generates each
+  caption whole, the model alone.
 
 ## Data
 Procedural corpus (`motion-mamba data synth --clips {clips}`): captioned synthetic clips in the HumanML3D layout.
@@ -117,6 +129,9 @@ not comparable with HumanML3D tables.
 | split | check | result | numbers |
 |---|---|---|---|
 {chr(10).join(checks_md)}
+
+The FID bar judges training, so it compares raw outputs: the clean-up is not trained, and it makes even the
+untrained model's output human-shaped (the cleaned "@ init" row against "@ init (raw)").
 
 ## Known limits
 - Trained only on procedural motion: the vocabulary and motion repertoire are those of the generator

@@ -370,9 +370,9 @@ def choose_recipe_guidance(bundles: dict[str, Path], evaluator_dir: Path, data: 
 
 def evaluate_recipe(mamba_bundle: Path, baseline_bundle: Path, evaluator_dir: Path, data: Path,
                     args: argparse.Namespace, threads: int = 1) -> dict[str, Any]:
-    """Table 1 rows per held-out split: Real, Motion Mamba, its raw output (no clean-up), its VAE's reconstruction
-    of the real clips, Motion Mamba @ init, transformer baseline; every generated row but the raw ones goes
-    through the pipeline's clean-up."""
+    """Table 1 rows per held-out split: Real, Motion Mamba, its raw output (no clean-up), its one-pass output
+    (sequenced prompts not split), its VAE's reconstruction of the real clips, Motion Mamba @ init (cleaned and raw),
+    transformer baseline; every generated row but the raw ones goes through the pipeline's clean-up."""
     from ..eval.evaluator import TextMotionEvaluator
     from ..eval.runner import EvalSettings, evaluate, time_per_sentence
     from ..eval.table import results_json
@@ -380,9 +380,9 @@ def evaluate_recipe(mamba_bundle: Path, baseline_bundle: Path, evaluator_dir: Pa
     from ..cli.eval import load_methods
 
     ns = argparse.Namespace(guidance=None, steps=None, solver="dpm++", with_init=True, with_raw=True, with_recon=True,
-                            device="cpu")
+                            with_one_pass=True, device="cpu")
     methods, _ = load_methods([mamba_bundle], ns)
-    ns.with_init = ns.with_raw = ns.with_recon = False
+    ns.with_init = ns.with_raw = ns.with_recon = ns.with_one_pass = False
     methods += load_methods([baseline_bundle], ns)[0]
     evaluator = TextMotionEvaluator.load(evaluator_dir)
     repeats = 1 if args.dry_run else args.repeats

@@ -75,6 +75,11 @@ def test_generate_writes_npz_and_bvh(tmp_path, capsys):
     assert (tmp_path / "j.bvh").read_text().startswith("HIERARCHY")
     assert main(["generate", "x", "--preset", "test", "-o", str(tmp_path / "x.txt")]) == 2
     assert "must end in .npz or .bvh" in capsys.readouterr().err
+    for flags, parts in (([], ["a person walks", "a person waves"]), (["--one-pass"], None)):
+        assert main(["generate", "a person walks, then waves", "--preset", "test", "--steps", "2", *flags, "-o",
+                     str(tmp_path / "s.npz")]) == 0
+        extras = load_motion(tmp_path / "s.npz").extras
+        assert (list(extras["segment_prompts"]) if "segment_prompts" in extras else None) == parts
 
 
 def test_generate_a_timeline_of_segments(tmp_path, capsys):
@@ -123,3 +128,39 @@ def test_guidance_is_chosen_on_a_split_and_written_into_the_bundle(trained, tmp_
     load_bundle(bundle)  # still a valid bundle
     with pytest.raises(ValueError, match="guidance"):
         set_guidance_scale(bundle, float("nan"))
+
+
+def test_with_init_and_raw_adds_the_raw_output_at_initialisation(trained):
+    """The FID bar's reference (train/model_card.acceptance): the same model's raw output at initialisation."""
+    import argparse
+
+    from motion_mamba.cli.eval import load_methods
+
+    _, run = trained
+    ns = argparse.Namespace(device="cpu", guidance=None, steps=None, solver="dpm++", with_init=True, with_raw=True,
+                            with_recon=False)
+    methods, _ = load_methods([run], ns)
+    name = methods[0].name
+    assert [(m.name, m.cleanup) for m in methods] == [
+        (name, True), (f"{name} (raw)", False), (f"{name} @ init", True), (f"{name} @ init (raw)", False)]
+    assert methods[3].pipe is methods[2].pipe and methods[2].pipe is not methods[0].pipe
+
+
+def test_evaluation_generates_sequenced_captions_as_the_pipeline_does(trained):
+    """BundleGenerator splits a sequenced caption like the pipeline (same parts, seeds and stitch), so the tables
+    measure what users get; split=False is the one-pass row."""
+    from motion_mamba.eval.runner import BundleGenerator
+    from motion_mamba.features import joints_to_features
+    from motion_mamba.pipeline import MotionPipeline
+    from motion_mamba.skeleton import SMPL22
+
+    _, run = trained
+    pipe = MotionPipeline.from_pretrained(run / "model")
+    caption = "a person kicks, then bows"
+    split, whole = (BundleGenerator(pipe, cleanup=False, steps=3, split=s)([caption, "a person kicks"], [60, 40],
+                                                                           [3, 4]) for s in (True, False))
+    assert [len(f) for f in split] == [60, 40] and np.allclose(split[1], whole[1], atol=1e-4)  # batches differ
+    assert not np.allclose(split[0], whole[0])
+    [m] = pipe([caption], [3.0], [3], steps=3, cleanup=False)
+    joints = np.concatenate([m.joints, m.joints[-1:]]).astype(np.float64) * SMPL22.unit_scale
+    np.testing.assert_allclose(split[0], joints_to_features(joints, SMPL22), atol=1e-3)

@@ -113,6 +113,26 @@ def test_quality_bars_from_results():
     assert "| mm |" in table and "| mm-baseline |" in table and "@ init" not in table and "Real" not in table
 
 
+def test_fid_bar_compares_raw_outputs_when_the_raw_rows_exist():
+    """The clean-up is not trained: with raw rows the FID bar is the raw output against the raw output at
+    initialisation, so a clean-up that makes random weights look human (cleaned @ init FID 3.0 here) cannot fail it."""
+    from motion_mamba.eval.runner import MethodResult
+    from motion_mamba.train.model_card import acceptance, ab_table
+
+    def row(name, fid):
+        return MethodResult(name, {"R@3": (0.7, 0.01), "FID": (fid, 0.1)}, seconds_per_sentence=0.1,
+                            physical={"skate_speed_cm_s": 1.0})
+
+    results = [row("Real", 0.0), row("mm", 1.0), row("mm (raw)", 4.0), row("mm (one pass)", 2.0),
+               row("mm @ init", 3.0), row("mm @ init (raw)", 60.0)]
+    fid = [(name, ok, numbers) for name, ok, numbers in acceptance(results) if "FID" in name]
+    assert fid == [("FID (raw) <= 10% of FID at initialisation (raw)", True, "4.000 vs 0.1 x 60.000")]
+    results[2] = row("mm (raw)", 6.5)  # the raw output is what training is judged by, not the cleaned 1.0
+    assert not [ok for name, ok, _ in acceptance(results) if "FID" in name][0]
+    table = ab_table(results)
+    assert "| mm |" in table and "@ init" not in table and "(raw)" not in table and "(one pass)" not in table
+
+
 def test_rerunning_a_finished_recipe_only_evaluates_again(tmp_path, monkeypatch):
     """The second run of `train shipped` in a WORK folder whose stages all finished trains and exports nothing
     (a re-export used to overwrite the bundles' metadata and the card's stage timings with an empty run's), does

@@ -17,7 +17,9 @@ Text segments (`text_segments`, word order) are off: with 3 a Mamba step costs 3
 composition R@3 at equal steps on the same VAE, and none of three recipe runs with them beat the installed model
 (docs/model.md). On the 4 × 128 latent a K = 3 denoiser on run f's VAE beat run f's by 0.03 / 0.10 R@3
 (phrasings / compositions, docs/model.md *Run f*), but the recipe run with them (run g, docs/model.md *Run g*) did
-not beat run f paired (0.594 / 0.533 vs 0.599 / 0.562): one run's VAE and seeds move R@3 as much as K does.
+not beat run f paired (0.594 / 0.533 vs 0.599 / 0.562): one run's VAE and seeds move R@3 as much as K does. Since
+prompts of sequenced actions are generated part by part (docs/model.md *Sequenced prompts*), the model mostly sees
+one action per prompt, where word order matters least, and K = 0's cheaper steps count for more.
 """
 
 from __future__ import annotations

@@ -135,10 +135,7 @@ class MotionPipeline:
 
         guidance = self.config.diffusion.guidance_scale if guidance is None else guidance
         frames = self._validate(prompts, seconds, seeds, guidance, steps, solver)
-        if split:
-            jobs, layout = sequence_jobs(prompts, frames, seeds, self.fps, self.min_seconds, self.max_frames)
-        else:
-            jobs, layout = list(zip(prompts, frames, seeds)), [(i, None) for i in range(len(prompts))]
+        jobs, layout = sequence_jobs(prompts, frames, seeds, self.fps, self.min_seconds, self.max_frames, split)
         # 1. text: the prompts and the empty prompt of classifier-free guidance, one encoder call
         emb = self.text_encoder.encode([p for p, _, _ in jobs] + [""]).condition(self.config.denoiser.text_segments)
         text, null_text = emb[:-1], emb[-1]

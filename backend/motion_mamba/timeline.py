@@ -87,16 +87,18 @@ Layout = list[tuple[int, list[Window] | None]]  # per prompt: its first job, and
 
 
 def sequence_jobs(prompts: Sequence[str], frames: Sequence[int], seeds: Sequence[int], fps: float,
-                  min_seconds: float, max_frames: int, overlap: float = DEFAULT_OVERLAP) -> tuple[list[Job], Layout]:
-    """The clips that make `prompts`: one per prompt, or for a prompt of sequenced actions one per part (even shares
-    of its frames plus the overlaps, seeds as a timeline's segments), unless a share would be under `min_seconds`.
+                  min_seconds: float, max_frames: int, split: bool = True,
+                  overlap: float = DEFAULT_OVERLAP) -> tuple[list[Job], Layout]:
+    """The clips that make `prompts`: one per prompt, or (`split`) for a prompt of sequenced actions one per part
+    (even shares of its frames plus the overlaps, seeds as a timeline's segments), unless a share would be under
+    `min_seconds`.
 
     Why: the model learns the actions and the orders it saw; an order it never saw comes out as a blend of the two,
     while each part alone is in its training distribution (docs/model.md *Sequenced prompts*)."""
     jobs: list[Job] = []
     layout: Layout = []
     for prompt, n, seed in zip(prompts, frames, seeds):
-        parts = split_sequence(prompt)
+        parts = split_sequence(prompt) if split else [prompt]
         k = len(parts)
         if k == 1 or n // k < round(min_seconds * fps):
             layout.append((len(jobs), None))
@@ -110,8 +112,8 @@ def sequence_jobs(prompts: Sequence[str], frames: Sequence[int], seeds: Sequence
 
 def join(layout: Layout, clips: Sequence[np.ndarray], skeleton: Skeleton) -> list[np.ndarray]:
     """Per prompt of `sequence_jobs`, its clip's joints, or its parts' clips stitched into one."""
-    return [np.asarray(clips[first]) if windows is None else stitch(clips[first:first + len(windows)], windows, skeleton)
-            for first, windows in layout]
+    return [np.asarray(clips[first]) if windows is None else
+            stitch(clips[first:first + len(windows)], windows, skeleton) for first, windows in layout]
 
 
 def heading(joints: np.ndarray, frame: int, skeleton: Skeleton, radius: int = HEADING_RADIUS) -> float:

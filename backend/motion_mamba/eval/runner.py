@@ -180,10 +180,7 @@ class BundleGenerator:
 
         pipe, model = self.pipe, self.pipe.model
         frames = [min(int(f), pipe.max_frames) for f in frames]
-        if self.split:
-            jobs, layout = sequence_jobs(captions, frames, seeds, pipe.fps, pipe.min_seconds, pipe.max_frames)
-        else:
-            jobs, layout = list(zip(captions, frames, seeds)), [(i, None) for i in range(len(captions))]
+        jobs, layout = sequence_jobs(captions, frames, seeds, pipe.fps, pipe.min_seconds, pipe.max_frames, self.split)
         raw: list[np.ndarray] = []
         null = self.text.condition([""])[0]
         for i in range(0, len(jobs), self.batch_size):

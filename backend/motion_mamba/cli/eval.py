@@ -72,7 +72,7 @@ def load_methods(paths: list[Path], args: argparse.Namespace):
     model directories)."""
     import torch
 
-    from ..eval.runner import BundleGenerator, Reconstruction
+    from ..eval.runner import BundleGenerator, Reconstruction, SampleCache
     from ..model.motion_model import MotionModel
     from ..model.text import build_text_encoder
     from ..pipeline import DEFAULT_MODEL_DIR, MotionPipeline
@@ -86,7 +86,7 @@ def load_methods(paths: list[Path], args: argparse.Namespace):
         if name in names:
             name = f"{name} ({d})"
         names.add(name)
-        kw = dict(guidance=args.guidance, steps=args.steps, solver=args.solver)
+        kw = dict(guidance=args.guidance, steps=args.steps, solver=args.solver, samples=SampleCache())  # raw: free
         methods.append(BundleGenerator(pipe, name, **kw))
         if getattr(args, "with_raw", False):
             methods.append(BundleGenerator(pipe, f"{name} (raw)", cleanup=False, **kw))
@@ -100,6 +100,7 @@ def load_methods(paths: list[Path], args: argparse.Namespace):
                 init = MotionModel(pipe.config)
             init.set_statistics(**pipe.model.statistics())  # statistics are data, not trained weights
             init_pipe = MotionPipeline(init, build_text_encoder(pipe.config.text, args.device), "init", args.device)
+            kw["samples"] = SampleCache()
             methods.append(BundleGenerator(init_pipe, f"{name} @ init", **kw))
             if getattr(args, "with_raw", False):
                 methods.append(BundleGenerator(init_pipe, f"{name} @ init (raw)", cleanup=False, **kw))

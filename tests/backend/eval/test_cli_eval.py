@@ -164,3 +164,30 @@ def test_evaluation_generates_sequenced_captions_as_the_pipeline_does(trained):
     [m] = pipe([caption], [3.0], [3], steps=3, cleanup=False)
     joints = np.concatenate([m.joints, m.joints[-1:]]).astype(np.float64) * SMPL22.unit_scale
     np.testing.assert_allclose(split[0], joints_to_features(joints, SMPL22), atol=1e-3)
+
+
+def test_a_raw_row_reuses_its_cleaned_rows_samples(trained, monkeypatch):
+    """The raw rows are the cleaned rows' samples before the clean-up (the same captions, lengths and seeds), so
+    `load_methods` lets them share a SampleCache: one sampling for both, the same numbers as sampling again."""
+    import argparse
+
+    from motion_mamba.cli.eval import load_methods
+    from motion_mamba.eval.runner import BundleGenerator, EvalSettings, time_per_sentence
+
+    _, run = trained
+    ns = argparse.Namespace(device="cpu", guidance=None, steps=2, solver="dpm++", with_init=False, with_raw=True,
+                            with_recon=False)
+    (cleaned, raw), _ = load_methods([run], ns)
+    sampled = []
+    decoded = BundleGenerator._decoded
+    monkeypatch.setattr(BundleGenerator, "_decoded", lambda self, jobs: sampled.append(jobs) or decoded(self, jobs))
+    args = (["a person kicks, then bows", "a person waves"], [60, 40], [3, 4])
+    cleaned(*args)
+    shared = raw(*args)
+    assert len(sampled) == 1
+    alone = BundleGenerator(raw.pipe, cleanup=False, steps=2)(*args)
+    assert len(sampled) == 2 and all(np.array_equal(a, b) for a, b in zip(shared, alone))
+    assert not np.allclose(cleaned(*args)[1], shared[1], atol=1e-3)  # the clean-up did change the cleaned row
+    clips = [type("Clip", (), {"captions": ["a person waves"], "features": np.zeros((40, 263))})()]
+    time_per_sentence(raw, clips, EvalSettings(timing_sentences=1))
+    assert len(sampled) == 4  # timing samples every call: warm-up + 1, never from the cache

@@ -137,7 +137,7 @@ def test_rerunning_a_finished_recipe_only_evaluates_again(tmp_path, monkeypatch)
     """The second run of `train shipped` in a WORK folder whose stages all finished trains and exports nothing
     (a re-export used to overwrite the bundles' metadata and the card's stage timings with an empty run's), does
     not embed the captions again, and re-evaluates, its evaluation replacing the first in the wall-clock total.
-    The guidance search runs once too. Stages side by side get half the cores each, the denoisers all of them. Everything but the recipe's control
+    The guidance search runs once too, unless the clean-up changed. Stages side by side get half the cores each, the denoisers all of them. Everything but the recipe's control
     flow is faked: the real stages take an hour."""
     from types import SimpleNamespace
 
@@ -201,6 +201,20 @@ def test_rerunning_a_finished_recipe_only_evaluates_again(tmp_path, monkeypatch)
         k: v for k, v in first.items() if k not in ("eval", "wall")}
     expected = first["wall"]["minutes"] - first["eval"]["minutes"] + again["eval"]["minutes"]
     assert again["wall"]["minutes"] == pytest.approx(expected, abs=0.02)
+
+    # a clean-up change chooses the guidance again (it is chosen on the cleaned output): its minutes are replaced
+    again["guidance"]["minutes"] = 5.0
+    again["wall"]["minutes"] += 5.0
+    (work / "stages.json").write_text(json.dumps(again))
+    monkeypatch.setattr(shipped, "OUTPUT_VERSION", shipped.OUTPUT_VERSION + 1)
+    trained.clear()
+    assert shipped.run_shipped(args) == 0
+    third = json.loads((work / "stages.json").read_text())
+    assert trained == ["guidance"] and len(evaluated) == 3
+    assert third["guidance"]["output_version"] == shipped.OUTPUT_VERSION
+    assert third["wall"]["minutes"] == pytest.approx(again["wall"]["minutes"] - 5.0 - again["eval"]["minutes"]
+                                                     + third["guidance"]["minutes"] + third["eval"]["minutes"],
+                                                     abs=0.02)
 
 
 def test_model_card_names_the_text_conditioning(tmp_path):

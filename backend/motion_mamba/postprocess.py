@@ -27,7 +27,14 @@ than its steps carry it), and small errors that are independent from frame to fr
    contact definition of the foot-skating metric; on the training corpus such a toe moves < 0.3 cm/s). Over each
    contact run the toe's horizontal position is held at its mean over the run, the ankle moves by the same offset
    (the foot keeps its shape), the correction fades in and out over `blend` frames around the run, and the knee
-   is re-solved by two-bone IK (hip fixed, thigh and shin lengths kept, bending in the plane it had);
+   is re-solved by two-bone IK (hip fixed, thigh and shin lengths kept, bending in the plane it had).
+   Two refinements (`planted_runs`) keep a held foot from jumping: contacts `MERGE_GAP` frames or less apart are
+   one (a toe that bobs over the height for a frame has not stepped), and a contact along which the toe slides
+   further than `STEP_LENGTH` becomes steps: held stretches, and between them a `SWING_FRAMES` swing that lifts the
+   foot over the contact height and carries it to the next hold, the two feet in turn. Run i's decoder sometimes
+   glides the whole body on still legs with the toes at 4 cm (1.2 m/s for 3 s); held at its mean, such a contact
+   made the pull drag the body back 1.9 m and the foot jump 0.8 m in one frame when it ended. As steps, the body
+   travels as the model moved it and the fastest joint is a swinging foot (0.17 m per frame there);
 5. IK once more for the rotations (exact now: the result is rigid).
 
 Steps 2–5 run `LOCK_PASSES` (2) times: a held foot can end up as the clip's lowest joint no longer, so the floor
@@ -46,13 +53,17 @@ from .kinematics import forward_kinematics, joints_to_rotations
 from .metrics_physical import CONTACT_HEIGHT
 from .skeleton import SMPL22, Skeleton
 
-OUTPUT_VERSION = 4  # part of the service's result-cache key: bump when the clean-up changes what a request returns
+OUTPUT_VERSION = 5  # part of the service's result-cache key: bump when the clean-up changes what a request returns
 SMOOTH_SECONDS = 0.04
 BLEND_FRAMES = 6  # 0.3 s at 20 fps: fades a foot-lock correction in and out without a visible pop
 REACH = 0.98  # a held foot's ankle stays within this fraction of thigh + shin from its hip
 PULL_ITERATIONS = 3
 PULL_SECONDS = 0.1  # σ of the Gaussian over the body's pull: 2 frames at 20 fps
 LOCK_PASSES = 2
+STEP_LENGTH = 0.8  # m: a planted toe that slides further takes a step (a stride of a brisk walk; see planted_runs)
+SWING_FRAMES = 6  # 0.3 s: a synthesised step's swing (a walk's ~40 % of a 0.8 s step cycle)
+LIFT = 0.08  # m: a synthesised swing's height, enough to take a gliding toe (~4 cm) over the contact height
+MERGE_GAP = 2  # frames: contacts closer than this are one
 
 
 def rigid(joints: np.ndarray, skeleton: Skeleton = SMPL22) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -66,10 +77,19 @@ def follow_bones(joints: np.ndarray, skeleton: Skeleton = SMPL22) -> np.ndarray:
     position at the given child position (parents come before children in the skeleton's order)."""
     out = np.array(joints, dtype=np.float64)
     lengths = skeleton.bone_lengths
+
+    def unit(v: np.ndarray) -> np.ndarray:
+        return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
+
     for child in range(1, skeleton.num_joints):
         parent = out[:, skeleton.parents[child]]
-        bone = joints[:, child] - parent
-        out[:, child] = parent + lengths[child] * bone / np.maximum(np.linalg.norm(bone, axis=-1, keepdims=True), 1e-9)
+        aim = joints[:, child] - parent
+        # where the model's child lies much nearer the placed parent than the bone is long, the aim's direction
+        # swings with every centimetre (run i: a forearm flipped 0.5 m in a frame); the model's own bone adds its
+        # direction there, in proportion to how short the aim is (and to its own length: a short one is no better)
+        short = np.maximum(1.0 - np.linalg.norm(aim, axis=-1, keepdims=True) / lengths[child], 0.0)
+        own = joints[:, child] - joints[:, skeleton.parents[child]]
+        out[:, child] = parent + lengths[child] * unit(aim + short * own)
     return out
 
 
@@ -78,6 +98,42 @@ def contact_runs(toe_height: np.ndarray, contact_height: float = CONTACT_HEIGHT)
     low = np.concatenate([[False], np.asarray(toe_height) < contact_height, [False]])
     edges = np.flatnonzero(low[1:] != low[:-1])
     return [(int(s), int(e)) for s, e in zip(edges[::2], edges[1::2]) if e - s >= 2]
+
+
+def planted_runs(toe: np.ndarray, contact_height: float = CONTACT_HEIGHT, phase: float = 0.0,
+                 step: float = STEP_LENGTH, swing: int = SWING_FRAMES) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """([start, end) runs where a toe (T, 3) is held, (T,) how far to lift it between them).
+
+    Contact runs (`contact_runs`) closer than `MERGE_GAP` frames are one contact: a toe that bobs over the contact
+    height for a frame has not stepped. A contact along which the toe slides further than a planted foot can stay
+    put (more than `step` metres) is cut into steps: a cut wherever the toe has slid another `step` (the first at
+    `phase` · `step`, so two feet gliding side by side step in turn), and around each cut a `swing` of that many
+    frames in which the foot rises by up to `LIFT` and moves on to the next hold."""
+    T = len(toe)
+    lift = np.zeros(T)
+    merged: list[list[int]] = []
+    for s, e in contact_runs(toe[:, 1], contact_height):
+        if merged and s - merged[-1][1] <= MERGE_GAP:
+            merged[-1][1] = e
+        else:
+            merged.append([s, e])
+    held = []
+    for s, e in merged:
+        slid = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(toe[s:e, [0, 2]], axis=0), axis=-1))])
+        marks = np.arange(phase * step if phase > 0 else step, slid[-1], step)
+        hold = np.ones(e - s, dtype=bool)
+        for c in np.searchsorted(slid, marks):
+            hold[max(0, c - swing // 2):c + swing - swing // 2] = False
+        edges = np.flatnonzero(np.diff(np.concatenate([[False], hold, [False]]).astype(int)))
+        runs = [(s + int(a), s + int(b)) for a, b in zip(edges[::2], edges[1::2]) if b - a >= 2]
+        held += runs
+        swinging = np.ones(e - s, dtype=bool)  # what is not held swings: up and down once per stretch
+        for a, b in runs:
+            swinging[a - s:b - s] = False
+        for g in np.split(np.flatnonzero(swinging), np.flatnonzero(np.diff(np.flatnonzero(swinging)) > 1) + 1):
+            if len(g):
+                lift[s + g] = LIFT * np.sin(np.pi * (g - g[0] + 1) / (len(g) + 1))
+    return held, lift
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
@@ -140,12 +196,15 @@ def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, thigh: flo
 
 def held_feet(joints: np.ndarray, skeleton: Skeleton, contact_height: float,
               blend: int) -> Iterator[tuple[int, int, int, int, np.ndarray]]:
-    """(hip, knee, ankle, toe, (T, 2) offsets that hold its toe) for each foot with a contact run."""
-    for ankle, toe in (skeleton.feet_left, skeleton.feet_right):
+    """(hip, knee, ankle, toe, (T, 3) moves that hold its toe and lift its swings) for each foot with a contact."""
+    for phase, (ankle, toe) in zip((0.0, 0.5), (skeleton.feet_left, skeleton.feet_right)):
         knee = skeleton.parents[ankle]
-        runs = contact_runs(joints[:, toe, 1], contact_height)
+        runs, lift = planted_runs(joints[:, toe], contact_height, phase)
         if runs:
-            yield skeleton.parents[knee], knee, ankle, toe, lock_offsets(joints[:, toe, [0, 2]], runs, blend)
+            move = np.zeros((len(joints), 3))
+            move[:, [0, 2]] = lock_offsets(joints[:, toe, [0, 2]], runs, blend)
+            move[:, 1] = lift
+            yield skeleton.parents[knee], knee, ankle, toe, move
 
 
 def reach_shortfall(joints: np.ndarray, skeleton: Skeleton = SMPL22, contact_height: float = CONTACT_HEIGHT,
@@ -158,7 +217,7 @@ def reach_shortfall(joints: np.ndarray, skeleton: Skeleton = SMPL22, contact_hei
     for hip, knee, ankle, _, offset in held_feet(joints, skeleton, contact_height, blend):
         leg = joints[:, ankle] - joints[:, hip]  # hip -> held ankle
         reach = np.maximum(REACH * (lengths[knee] + lengths[ankle]), np.linalg.norm(leg, axis=-1))
-        leg[:, [0, 2]] += offset
+        leg += offset
         allowed = np.sqrt(np.maximum(reach**2 - leg[:, 1] ** 2, 0.0))  # horizontal reach at this hip height
         dist = np.linalg.norm(leg[:, [0, 2]], axis=-1)
         move += leg[:, [0, 2]] * (np.maximum(dist - allowed, 0.0) / np.maximum(dist, 1e-9))[:, None]
@@ -189,8 +248,7 @@ def lock_feet(joints: np.ndarray, skeleton: Skeleton = SMPL22, contact_height: f
     lengths = skeleton.bone_lengths
     for hip, knee, ankle, toe, offset in held_feet(out, skeleton, contact_height, blend):
         moved = np.flatnonzero(np.abs(offset).sum(axis=-1) > 0)
-        target = out[moved, ankle].copy()
-        target[:, [0, 2]] += offset[moved]
+        target = out[moved, ankle] + offset[moved]
         new_knee, new_ankle = two_bone_ik(out[moved, hip], out[moved, knee], target, lengths[knee], lengths[ankle])
         shift = new_ankle - out[moved, ankle]
         out[moved, knee] = new_knee

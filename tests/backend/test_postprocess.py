@@ -7,7 +7,7 @@ from motion_mamba.features import canonicalize
 from motion_mamba.kinematics import forward_kinematics
 from motion_mamba.metrics_physical import CONTACT_HEIGHT, bone_length_error, foot_skating, jerk
 from motion_mamba.postprocess import (clean_joints, contact_runs, follow_bones, lock_feet, lock_offsets,
-                                      pull_into_reach, rigid, two_bone_ik)
+                                      planted_runs, pull_into_reach, rigid, two_bone_ik)
 from motion_mamba.skeleton import SMPL22
 
 
@@ -61,6 +61,25 @@ def test_standard_bones_aimed_from_the_placed_parent_keep_the_hands_where_the_mo
     assert kept < 0.8 * carried  # 6.4 vs 9.0 cm
 
 
+def test_a_bone_aimed_at_a_child_passing_its_parent_does_not_flip():
+    """The model's wrist passes 5 mm from where the elbow is placed (its upper arm is 12 cm short), moving 2 cm a
+    frame: aimed at it, the standard forearm flipped 0.31 m in one frame (run i: 0.5 m); the model's own forearm
+    direction steadies it where the aim is short (0.08 m)."""
+    pose = corpus_walk()[:1]
+    T = 40
+    shoulder, elbow, wrist = (SMPL22.index(n) for n in ("right_shoulder", "right_elbow", "right_wrist"))
+    raw = np.repeat(pose, T, axis=0)
+    u = (pose[0, elbow] - pose[0, shoulder]) / np.linalg.norm(pose[0, elbow] - pose[0, shoulder])
+    n = np.cross(u, [0.0, 1.0, 0.0])
+    n /= np.linalg.norm(n)
+    v = np.cross(u, n)
+    raw[:, elbow] = pose[0, elbow] - 0.12 * u
+    raw[:, wrist] = pose[0, elbow] + 0.005 * n + 0.02 * (np.arange(T) - T // 2)[:, None] * v
+    followed = follow_bones(raw)
+    np.testing.assert_allclose(followed[:, elbow], np.broadcast_to(pose[0, elbow], (T, 3)), atol=1e-9)
+    assert max_step(followed[:, wrist:wrist + 1]) < 0.12
+
+
 def test_cleanup_leaves_a_clean_clip_nearly_alone():
     clean = corpus_walk(seed=3)
     joints, _, _ = clean_joints(clean)
@@ -101,6 +120,42 @@ def test_a_gliding_body_is_pulled_back_over_its_planted_feet():
     assert lock_alone.max() > 0.09 and toe.max() < CONTACT_HEIGHT + 0.01  # lifted ~10 cm vs at most 1 cm
     assert foot_skating(joints, 20.0)[0] < 0.1 * foot_skating(raw, 20.0)[0]
     np.testing.assert_allclose(joints[0, 0, [0, 2]], raw[0, 0, [0, 2]], atol=0.02)  # the clip starts where it did
+
+
+def test_a_body_gliding_on_still_legs_takes_steps_instead_of_jumping():
+    """A decoder's worst glide (run i, "a person walks forward, then sits down", seed 3): the body slides 1.2 m/s
+    for 3 s with its toes 4 cm above the floor and its legs still. Held at their mean over the whole contact, such
+    feet dragged the body back and let it spring forward when the contact ended (0.8 m in one frame there). The
+    contact is cut into steps instead: the feet hold, swing in turn above the contact height, the body travels as
+    the model moved it, and nothing moves faster than a swinging foot."""
+    pose = corpus_walk()[:1]
+    T, start, end = 100, 10, 70
+    glide = np.clip(np.arange(T), start, end) - start  # frames of gliding so far
+    raw = np.repeat(pose, T, axis=0)
+    raw[..., 2] += 0.06 * glide[:, None]
+    toes = [SMPL22.feet_left[1], SMPL22.feet_right[1]]
+    raw[..., 1] += CONTACT_HEIGHT - 0.01 - raw[:, toes, 1].min()
+    joints, _, _ = clean_joints(raw)
+    assert foot_skating(joints, 20.0)[0] < 0.01 * foot_skating(raw, 20.0)[0]
+    assert max_step(joints) < 0.3  # a swing (~3-4 m/s at its fastest), never a jump
+    np.testing.assert_allclose(joints[-1, 0, [0, 2]], raw[-1, 0, [0, 2]], atol=0.05)  # it got where it glided to
+    up = joints[:, toes, 1] > CONTACT_HEIGHT
+    swings = (np.diff(up.astype(int), axis=0) == 1).sum(axis=0)
+    assert np.all(swings >= 3) and (up[:, 0] & up[:, 1]).sum() <= 2  # steps, in turn
+
+
+def test_planted_runs_merge_bobs_cut_slides_into_steps_and_lift_the_swings():
+    T = 60
+    toe = np.zeros((T, 3))
+    toe[:, 1] = 0.02
+    toe[20, 1] = 0.07  # a one-frame bob over the contact height: not a step
+    runs, lift = planted_runs(toe)
+    assert runs == [(0, T)] and not lift.any()
+    toe[30:, 2] = 0.05 * np.arange(T - 30)  # then it slides 1.45 m
+    runs, lift = planted_runs(toe, step=0.5, swing=4)
+    assert [s for s, _ in runs] == [0, 42, 52] and runs[0][1] == 38  # cuts where it has slid 0.5 m, 1.0 m
+    assert np.all(toe[lift > 0, 1] + lift[lift > 0] > CONTACT_HEIGHT) and np.all(lift[:38] == 0)
+    assert planted_runs(toe, step=0.5, swing=4, phase=0.5)[0][1][0] == 37  # the other foot cuts in between
 
 
 def test_pull_leaves_reaching_legs_alone():

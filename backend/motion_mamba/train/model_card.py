@@ -142,6 +142,8 @@ untrained model's output human-shaped (the cleaned "@ init" row against "@ init 
 - The decoder's steps are short for how fast its body moves (raw, a planted foot slides tens of cm/s). The clean-up
   keeps planted feet still and lets the body travel only as far as the legs reach, so walks and runs cover less
   ground than the raw decode (measured in docs/model.md, *Run f*), and the foot lock costs R@3 (the "(raw)" rows).
+  Where the decoder glides the body on still legs, the clean-up turns the glide into steps of its own (a 0.8 m
+  stride, 0.3 s swings): the feet move, but not as a trained walk would.
 - Times per sentence are CPU timings on this machine, batch 1, and vary with load.
 """
     path = work / "MODEL_CARD.md"

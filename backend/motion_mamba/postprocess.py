@@ -106,11 +106,10 @@ def planted_runs(toe: np.ndarray, contact_height: float = CONTACT_HEIGHT, phase:
 
     Contact runs (`contact_runs`) closer than `MERGE_GAP` frames are one contact: a toe that bobs over the contact
     height for a frame has not stepped. A contact along which the toe slides further than a planted foot can stay
-    put (more than `step` metres) is cut into steps: a cut wherever the toe has slid another `step` (the first at
-    `phase` · `step`, so two feet gliding side by side step in turn), and around each cut a `swing` of that many
-    frames in which the foot rises by up to `LIFT` and moves on to the next hold."""
-    T = len(toe)
-    lift = np.zeros(T)
+    put (more than `step` metres) is cut into steps: a cut wherever the toe has slid another `step` (the first after
+    `phase` · `step` when phase > 0, so two feet gliding side by side step in turn), and around each cut a `swing`
+    of that many frames in which the foot rises by up to `LIFT` and moves on to the next hold."""
+    lift = np.zeros(len(toe))
     merged: list[list[int]] = []
     for s, e in contact_runs(toe[:, 1], contact_height):
         if merged and s - merged[-1][1] <= MERGE_GAP:
@@ -130,7 +129,8 @@ def planted_runs(toe: np.ndarray, contact_height: float = CONTACT_HEIGHT, phase:
         swinging = np.ones(e - s, dtype=bool)  # what is not held swings: up and down once per stretch
         for a, b in runs:
             swinging[a - s:b - s] = False
-        for g in np.split(np.flatnonzero(swinging), np.flatnonzero(np.diff(np.flatnonzero(swinging)) > 1) + 1):
+        free = np.flatnonzero(swinging)
+        for g in np.split(free, np.flatnonzero(np.diff(free) > 1) + 1):
             if len(g):
                 lift[s + g] = LIFT * np.sin(np.pi * (g - g[0] + 1) / (len(g) + 1))
     return held, lift

@@ -45,8 +45,8 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-from .checkpointing import write_json_atomic
 from ..postprocess import OUTPUT_VERSION
+from .checkpointing import write_json_atomic
 from .model_card import WALL
 from .config import TrainConfig
 

@@ -217,6 +217,20 @@ def test_rerunning_a_finished_recipe_only_evaluates_again(tmp_path, monkeypatch)
                                                      abs=0.02)
 
 
+def test_the_card_says_what_the_clean_up_does_to_the_metrics():
+    from motion_mamba.eval.runner import MethodResult
+    from motion_mamba.train.model_card import cleanup_effect
+
+    def row(name, r3, fid):
+        return MethodResult(name, {"R@3": (r3, 0.01), "FID": (fid, 0.1)})
+
+    splits = {"test:phrasing": {"results": [row("Real", 0.8, 0.0), row("mm", 0.70, 2.0), row("mm (raw)", 0.72, 1.5)]},
+              "test:composition": {"results": [row("Real", 0.9, 0.0), row("mm", 0.85, 1.0), row("mm (raw)", 0.8, 1.2)]}}
+    assert cleanup_effect({"splits": splits}) == ('The clean-up changes R@3 -0.020, FID +0.50 on phrasing; R@3 +0.050, '
+                                                  'FID -0.20 on composition (each against the "(raw)" row).')
+    assert cleanup_effect({"splits": {"test": {"results": [row("Real", 0.8, 0.0), row("mm", 0.7, 1.0)]}}}) == ""
+
+
 def test_model_card_names_the_text_conditioning(tmp_path):
     """The card says how the denoiser reads the prompt (the test preset keeps 2 segment means beside the pooled
     vector); the rest of the card is filled from the run's numbers."""

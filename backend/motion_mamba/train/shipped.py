@@ -211,16 +211,13 @@ def run_shipped(args: argparse.Namespace) -> int:
         argv = ["WORK" if Path(a).resolve() == work else a for a in sys.argv[1:]]
         command_path.write_text(shlex.join(["motion-mamba", *argv]) + "\n")
 
-    # "wall" adds up invocations (a killed run resumes), less a previous evaluation: every invocation re-evaluates,
-    # so re-running a finished recipe (after a clean-up change, say) replaces its evaluation rather than adding one
-    # (the previous evaluation leaves the report now, so a rerun killed before its own evaluation ends cannot
-    # subtract it twice)
-    # the guidance scale is chosen on the cleaned output, so a clean-up change (OUTPUT_VERSION) chooses it again,
-    # replacing its minutes too
-    if report.get("guidance", {}).get("output_version", OUTPUT_VERSION) != OUTPUT_VERSION:
-        report[WALL] = {"minutes": float(report.get(WALL, {}).get("minutes", 0.0))
-                        - float(report.pop("guidance").get("minutes", 0.0))}
-    earlier = float(report.get(WALL, {}).get("minutes", 0.0)) - float(report.pop("eval", {}).get("minutes", 0.0))
+    # "wall" adds up invocations (a killed run resumes), less what this one redoes: every invocation re-evaluates,
+    # and the guidance scale, chosen on the cleaned output, is chosen again after a clean-up change (OUTPUT_VERSION);
+    # so re-running a finished recipe replaces their minutes rather than adding them (they leave the report now, so
+    # a rerun killed before it redoes them cannot subtract them twice)
+    redone = ["eval"] + (["guidance"] if report.get("guidance", {}).get("output_version", OUTPUT_VERSION) != OUTPUT_VERSION else [])
+    earlier = float(report.get(WALL, {}).get("minutes", 0.0)) - sum(
+        float(report.pop(stage, {}).get("minutes", 0.0)) for stage in redone)
     started = time.monotonic()
 
     def elapsed_min() -> float:

@@ -215,7 +215,8 @@ def run_shipped(args: argparse.Namespace) -> int:
     # and the guidance scale, chosen on the cleaned output, is chosen again after a clean-up change (OUTPUT_VERSION);
     # so re-running a finished recipe replaces their minutes rather than adding them (they leave the report now, so
     # a rerun killed before it redoes them cannot subtract them twice)
-    redone = ["eval"] + (["guidance"] if report.get("guidance", {}).get("output_version", OUTPUT_VERSION) != OUTPUT_VERSION else [])
+    stale_guidance = report.get("guidance", {}).get("output_version", OUTPUT_VERSION) != OUTPUT_VERSION
+    redone = ["eval", "guidance"] if stale_guidance else ["eval"]
     earlier = float(report.get(WALL, {}).get("minutes", 0.0)) - sum(
         float(report.pop(stage, {}).get("minutes", 0.0)) for stage in redone)
     started = time.monotonic()
@@ -332,7 +333,8 @@ def run_shipped(args: argparse.Namespace) -> int:
         t0 = time.monotonic()
         chosen = choose_recipe_guidance({"denoiser": mamba_bundle, "baseline": baseline_bundle}, evaluator_dir, data,
                                         args, half)
-        done("guidance", {**chosen, "output_version": OUTPUT_VERSION, "minutes": round((time.monotonic() - t0) / 60, 2)})
+        minutes = round((time.monotonic() - t0) / 60, 2)
+        done("guidance", {**chosen, "output_version": OUTPUT_VERSION, "minutes": minutes})
 
     # 6. evaluation per held-out kind
     t0 = time.monotonic()

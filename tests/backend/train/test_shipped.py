@@ -137,8 +137,8 @@ def test_rerunning_a_finished_recipe_only_evaluates_again(tmp_path, monkeypatch)
     """The second run of `train shipped` in a WORK folder whose stages all finished trains and exports nothing
     (a re-export used to overwrite the bundles' metadata and the card's stage timings with an empty run's), does
     not embed the captions again, and re-evaluates, its evaluation replacing the first in the wall-clock total.
-    The guidance search runs once too, unless the clean-up changed. Stages side by side get half the cores each, the denoisers all of them. Everything but the recipe's control
-    flow is faked: the real stages take an hour."""
+    The guidance search runs once too, unless the clean-up changed. Stages side by side get half the cores each,
+    the denoisers all of them. Everything but the recipe's control flow is faked: the real stages take an hour."""
     from types import SimpleNamespace
 
     import motion_mamba.data.synth.corpus as corpus
